@@ -1,0 +1,6 @@
+//! A drop-in Rust replacement for kubernetes-sigs/prometheus-adapter.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod model;
+pub mod template;
