@@ -327,3 +327,19 @@ fn field_at(text: &str, position: Position) -> String {
 
 #[cfg(test)]
 mod tests;
+
+// === The legacy default config (`config-gen`, reference §2.8) ===
+
+const DEFAULT_CONFIG: &str = include_str!("../config/default.yaml");
+
+/// The reference's `config-gen` output for a label prefix and rate interval.
+pub fn generate_default(label_prefix: &str, rate_interval: PromDuration) -> String {
+    DEFAULT_CONFIG
+        .replace("[5m]", &format!("[{rate_interval}]"))
+        .replace(
+            r#"'{namespace!="",__name__!~"^container_.*"}'"#,
+            &format!(r#"'{{{label_prefix}namespace!="",__name__!~"^container_.*"}}'"#),
+        )
+        .replace("template: <<.Resource>>", &format!("template: {label_prefix}<<.Resource>>"))
+        .replace("containerLabel: container", &format!("containerLabel: {label_prefix}container"))
+}

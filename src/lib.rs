@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod model;
+pub mod naming;
 pub mod template;
