@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod discovery;
 pub mod model;
 pub mod naming;
+pub mod prometheus;
 pub mod template;

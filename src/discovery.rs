@@ -1,0 +1,307 @@
+//! Discovery: turns Prometheus series into the registry that requests read (reference §4.2, §4.3).
+//!
+//! Invariants:
+//! - A `Registry` never changes once published; the relist task is its only writer.
+//! - A request calls `RegistryHandle::load` once and never waits for a relist.
+//! - A failed relist keeps the previous snapshot (all-or-nothing per rule set).
+//! - Until the first success, relists retry with backoff instead of waiting a whole interval.
+//! - Nothing here builds PromQL; queries come from `naming`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+
+use crate::model::{GroupResource, MetricName, Scope};
+use crate::naming::{CompiledRule, ResourceMapper, RuleSet};
+use crate::prometheus::{self, Series};
+
+// === Registry ===
+
+/// The key a custom metric is registered and looked up by (the Go library's name).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomMetricInfo {
+    pub group_resource: GroupResource,
+    pub scope: Scope,
+    pub metric: MetricName,
+}
+
+/// What a registered metric is served from: the series name and the rule that named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub series_name: String,
+    pub rule: usize,
+}
+
+/// An object seen in series labels; standalone mode answers `*` requests from these.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeenObject {
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    custom: HashMap<CustomMetricInfo, Registration>,
+    /// Sorted keys, for discovery documents.
+    custom_keys: Vec<CustomMetricInfo>,
+    external: HashMap<MetricName, Registration>,
+    external_keys: Vec<MetricName>,
+    /// Per resource: objects and the labels of the series that named them (standalone mode only).
+    objects: HashMap<GroupResource, BTreeMap<SeenObject, BTreeMap<String, String>>>,
+    pub collisions: usize,
+    pub series_seen: usize,
+    /// When the custom / external parts were last refreshed successfully.
+    pub custom_updated: Option<SystemTime>,
+    pub external_updated: Option<SystemTime>,
+}
+
+impl Registry {
+    pub fn custom(&self, key: &CustomMetricInfo) -> Option<&Registration> {
+        self.custom.get(key)
+    }
+
+    pub fn custom_keys(&self) -> &[CustomMetricInfo] {
+        &self.custom_keys
+    }
+
+    pub fn external(&self, metric: &str) -> Option<&Registration> {
+        self.external.get(metric)
+    }
+
+    pub fn external_keys(&self) -> &[MetricName] {
+        &self.external_keys
+    }
+
+    /// Objects of a resource seen in series (standalone mode), with the series' labels.
+    pub fn objects(&self, resource: &GroupResource) -> impl Iterator<Item = (&SeenObject, &BTreeMap<String, String>)> {
+        self.objects.get(resource).into_iter().flat_map(|m| m.iter())
+    }
+
+    /// Registers custom metrics from series, rule by rule in config order (§4.3): the last rule
+    /// (then the last series) to produce a key wins; each collision is counted and logged.
+    pub fn build_custom(&mut self, rules: &[CompiledRule], series: &HashMap<String, Vec<Series>>, mapper: &dyn ResourceMapper, collect_objects: bool) {
+        self.custom.clear();
+        self.objects.clear();
+        self.collisions = 0;
+        let mut count = 0;
+        for (index, rule) in rules.iter().enumerate() {
+            let Some(list) = series.get(&rule.series_query) else { continue };
+            count += list.len();
+            let mut label_cache: HashMap<&str, Option<GroupResource>> = HashMap::new();
+            let namespace_label = rule.converter.label_for_resource(&GroupResource::core("namespaces"), mapper).ok();
+            for s in list {
+                if !rule.keeps_series(&s.name) {
+                    continue;
+                }
+                let Some(metric) = rule.metric_name_for(&s.name) else {
+                    tracing::debug!(series = %s.name, rule = %rule.id, "unable to name series, skipping");
+                    continue;
+                };
+                for (label, value) in &s.labels {
+                    let resource = label_cache
+                        .entry(label.as_str())
+                        .or_insert_with(|| rule.converter.resource_for_label(label, mapper))
+                        .clone();
+                    let Some(group_resource) = resource else { continue };
+                    if collect_objects {
+                        let namespace = namespace_label.as_deref().filter(|_| Scope::for_registered_resource(&group_resource).is_namespaced()).and_then(|l| s.label(l));
+                        let object = SeenObject { namespace: namespace.map(str::to_string), name: value.clone() };
+                        let labels = self.objects.entry(group_resource.clone()).or_default().entry(object).or_default();
+                        for (k, v) in &s.labels {
+                            labels.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                    let key = CustomMetricInfo {
+                        scope: Scope::for_registered_resource(&group_resource),
+                        group_resource,
+                        metric: MetricName::new(metric.clone()),
+                    };
+                    let registration = Registration { series_name: s.name.clone(), rule: index };
+                    if let Some(previous) = self.custom.insert(key.clone(), registration.clone())
+                        && previous != registration
+                    {
+                        self.collisions += 1;
+                        if previous.rule != index {
+                            tracing::warn!(
+                                metric = %key.metric, resource = %key.group_resource,
+                                winner = %rule.id, loser = %rules[previous.rule].id,
+                                winner_series = %registration.series_name, loser_series = %previous.series_name,
+                                "two rules produce the same metric; the later rule wins"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.series_seen = count;
+        self.custom_keys = self.custom.keys().cloned().collect();
+        self.custom_keys.sort();
+    }
+
+    /// Registers external metrics by name only; the last rule/series wins (§4.3).
+    pub fn build_external(&mut self, rules: &[CompiledRule], series: &HashMap<String, Vec<Series>>) {
+        self.external.clear();
+        for (index, rule) in rules.iter().enumerate() {
+            let Some(list) = series.get(&rule.series_query) else { continue };
+            for s in list {
+                if !rule.keeps_series(&s.name) {
+                    continue;
+                }
+                let Some(metric) = rule.metric_name_for(&s.name) else { continue };
+                self.external.insert(MetricName::new(metric), Registration { series_name: s.name.clone(), rule: index });
+            }
+        }
+        self.external_keys = self.external.keys().cloned().collect();
+        self.external_keys.sort();
+    }
+
+    fn clone_external_from(&mut self, other: &Registry) {
+        self.external = other.external.clone();
+        self.external_keys = other.external_keys.clone();
+        self.external_updated = other.external_updated;
+    }
+
+    fn clone_custom_from(&mut self, other: &Registry) {
+        self.custom = other.custom.clone();
+        self.custom_keys = other.custom_keys.clone();
+        self.objects = other.objects.clone();
+        self.collisions = other.collisions;
+        self.series_seen = other.series_seen;
+        self.custom_updated = other.custom_updated;
+    }
+}
+
+// === Handle ===
+
+/// The published registry. Requests `load` a snapshot; the relist task `store`s a new one.
+#[derive(Debug, Default)]
+pub struct RegistryHandle {
+    current: ArcSwap<Registry>,
+}
+
+impl RegistryHandle {
+    pub fn load(&self) -> Arc<Registry> {
+        self.current.load_full()
+    }
+
+    fn store(&self, registry: Registry) {
+        self.current.store(Arc::new(registry));
+    }
+}
+
+// === Relist ===
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub relist_interval: Duration,
+    /// Look-back window for series (`start = now - max_age`).
+    pub max_age: Duration,
+    /// Keep objects seen in series for `*` requests (standalone mode).
+    pub collect_objects: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unable to fetch metrics for query {query:?}: {source}")]
+pub struct RelistError {
+    pub query: String,
+    #[source]
+    pub source: prometheus::Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    Custom,
+    External,
+}
+
+/// Fetches each distinct `seriesQuery` once, all concurrently; fails if any call fails.
+pub async fn fetch_series(client: &prometheus::Client, rules: &[CompiledRule], start: SystemTime) -> Result<HashMap<String, Vec<Series>>, RelistError> {
+    let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
+    queries.sort();
+    queries.dedup();
+    let calls = queries.iter().map(|q| async move {
+        let result = client.series(q, start).await;
+        (q.to_string(), result)
+    });
+    let mut out = HashMap::new();
+    for (query, result) in futures_util::future::join_all(calls).await {
+        let series = result.map_err(|source| RelistError { query: query.clone(), source })?;
+        out.insert(query, series);
+    }
+    Ok(out)
+}
+
+/// One relist of one rule set; publishes a new snapshot on success.
+pub async fn relist_once(
+    kind: RuleKind,
+    handle: &RegistryHandle,
+    client: &prometheus::Client,
+    rules: &RuleSet,
+    mapper: &dyn ResourceMapper,
+    options: &Options,
+) -> Result<(), RelistError> {
+    let started = std::time::Instant::now();
+    let list = match kind {
+        RuleKind::Custom => &rules.custom,
+        RuleKind::External => &rules.external,
+    };
+    let start = SystemTime::now().checked_sub(options.max_age).unwrap_or(SystemTime::UNIX_EPOCH);
+    let series = fetch_series(client, list, start).await?;
+    let current = handle.load();
+    let mut next = Registry::default();
+    match kind {
+        RuleKind::Custom => {
+            next.build_custom(list, &series, mapper, options.collect_objects);
+            next.custom_updated = Some(SystemTime::now());
+            next.clone_external_from(&current);
+        }
+        RuleKind::External => {
+            next.build_external(list, &series);
+            next.external_updated = Some(SystemTime::now());
+            next.clone_custom_from(&current);
+        }
+    }
+    tracing::info!(
+        kind = ?kind,
+        series = series.values().map(Vec::len).sum::<usize>(),
+        metrics = if kind == RuleKind::Custom { next.custom_keys.len() } else { next.external_keys.len() },
+        collisions = next.collisions,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "discovery refreshed"
+    );
+    handle.store(next);
+    Ok(())
+}
+
+/// The relist loop of one rule set: runs now, then `relist_interval` after each run ends.
+/// Before the first success it retries with exponential backoff (1 s doubling, capped at the
+/// interval), so an adapter started before Prometheus serves metrics seconds after it is up.
+pub async fn run(kind: RuleKind, handle: Arc<RegistryHandle>, client: prometheus::Client, rules: Arc<RuleSet>, mapper: Arc<dyn ResourceMapper>, options: Options) {
+    let mut synced = false;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let wait = match relist_once(kind, &handle, &client, &rules, mapper.as_ref(), &options).await {
+            Ok(()) => {
+                synced = true;
+                backoff = Duration::from_secs(1);
+                options.relist_interval
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "unable to update list of all metrics");
+                if synced {
+                    options.relist_interval
+                } else {
+                    let wait = backoff.min(options.relist_interval.max(Duration::from_secs(1)));
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    wait
+                }
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

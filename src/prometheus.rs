@@ -1,0 +1,374 @@
+//! The Prometheus HTTP API client: `/api/v1/series` and `/api/v1/query` (reference §4.1).
+//!
+//! Invariants:
+//! - Every call has a timeout; there is no way to build a client without one.
+//! - Status handling is the reference's: 2xx, 400, 422 and 503 carry a JSON body whose
+//!   `status: error` becomes `Error::Api`; any other code is `Error::UnexpectedStatus`.
+//! - Nothing here knows Kubernetes words; URLs in errors and logs never carry credentials.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde::Deserialize;
+use url::Url;
+
+use crate::naming::PromQl;
+
+// === Options ===
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+}
+
+impl std::str::FromStr for Verb {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        // Case-sensitive, as the reference (§1 step 3).
+        match s {
+            "GET" => Ok(Verb::Get),
+            "POST" => Ok(Verb::Post),
+            _ => Err(format!("unsupported Prometheus HTTP verb {s:?}; supported verbs: \"GET\" and \"POST\"")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub url: Url,
+    pub verb: Verb,
+    /// `--prometheus-header name=value`, repeatable.
+    pub headers: Vec<(String, String)>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    /// Per-request timeout (the reference has none; a hung Prometheus blocked it forever).
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("failed to read prometheus-ca-file: {0}")]
+    ReadCa(#[source] std::io::Error),
+    #[error("no certs found in prometheus-ca-file")]
+    NoCerts,
+    #[error("failed to read TLS key pair: {0}")]
+    KeyPair(String),
+    #[error("failed to read prometheus-token-file: {0}")]
+    ReadToken(#[source] std::io::Error),
+    #[error("invalid prometheus-header {0:?}: {1}")]
+    Header(String, String),
+    #[error("unable to construct Prometheus client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+// === Errors ===
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("request to {url} failed: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("request to {url} timed out after {timeout:?}")]
+    Timeout { url: String, timeout: Duration },
+    #[error("bad_response: unknown response code {code} from {url}")]
+    UnexpectedStatus { url: String, code: u16 },
+    #[error("bad_response: {0}")]
+    Decode(String),
+    #[error("{error_type}: {message}")]
+    Api { error_type: String, message: String },
+    #[error("unexpected value type {0:?}")]
+    UnexpectedResultType(String),
+}
+
+// === Results ===
+
+/// One series from `/api/v1/series`: its name and the other labels, sorted by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Series {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+}
+
+impl Series {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Series {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut labels: Vec<(String, String)> = BTreeMap::<String, String>::deserialize(d)?.into_iter().collect();
+        let name = match labels.iter().position(|(k, _)| k == "__name__") {
+            Some(i) => labels.remove(i).1,
+            None => String::new(),
+        };
+        labels.shrink_to_fit();
+        Ok(Series { name, labels })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub labels: BTreeMap<String, String>,
+    /// Unix seconds.
+    pub timestamp: f64,
+    pub value: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum QueryResult {
+    Vector(Vec<Sample>),
+    Scalar(Sample),
+    Matrix,
+}
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct Envelope<T> {
+    status: String,
+    #[serde(default = "none")]
+    data: Option<T>,
+    #[serde(default, rename = "errorType")]
+    error_type: String,
+    #[serde(default)]
+    error: String,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+#[derive(Deserialize)]
+struct QueryData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct RawSample {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+// === Client ===
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    verb: Verb,
+    timeout: Duration,
+    /// The URL as configured but without user-info, for logs and metrics.
+    display_url: String,
+}
+
+impl Client {
+    pub fn new(options: &ClientOptions) -> Result<Client, BuildError> {
+        // reqwest is built without a bundled provider; the process uses ring everywhere.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut base = options.url.clone();
+        let mut headers = HeaderMap::new();
+        for (name, value) in &options.headers {
+            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
+            let header_value = HeaderValue::from_str(value).map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
+            headers.append(header_name, header_value);
+        }
+        // Authorization precedence (§4.1): explicit header > URL user-info > token file.
+        if !headers.contains_key(AUTHORIZATION) && !base.username().is_empty() {
+            let user = percent_decode(base.username());
+            let password = base.password().map(percent_decode).unwrap_or_default();
+            let token = base64_encode(format!("{user}:{password}").as_bytes());
+            let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
+        if let (false, Some(path)) = (headers.contains_key(AUTHORIZATION), &options.token_file) {
+            let token = std::fs::read_to_string(path).map_err(BuildError::ReadToken)?;
+            // Trimmed: a trailing newline made the reference fail every request (§4.1).
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                .map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let mut builder = reqwest::Client::builder().default_headers(headers).timeout(options.timeout).connect_timeout(options.timeout.min(Duration::from_secs(10)));
+        if let Some(ca) = &options.ca_file {
+            let pem = std::fs::read(ca).map_err(BuildError::ReadCa)?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| BuildError::NoCerts)?;
+            if certs.is_empty() {
+                return Err(BuildError::NoCerts);
+            }
+            builder = builder.tls_certs_only(certs);
+            if let (Some(cert), Some(key)) = (&options.client_cert_file, &options.client_key_file) {
+                let mut pem = std::fs::read(cert).map_err(|e| BuildError::KeyPair(e.to_string()))?;
+                pem.extend(std::fs::read(key).map_err(|e| BuildError::KeyPair(e.to_string()))?);
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| BuildError::KeyPair(e.to_string()))?;
+                builder = builder.identity(identity);
+            }
+        }
+        let http = builder.build().map_err(BuildError::Http)?;
+        let display_url = base.to_string();
+        Ok(Client { http, base, verb: options.verb, timeout: options.timeout, display_url })
+    }
+
+    /// The configured URL without credentials.
+    pub fn url(&self) -> &str {
+        &self.display_url
+    }
+
+    /// `/api/v1/series` with one `match[]` and `start` (§4.1).
+    pub async fn series(&self, selector: &str, start: SystemTime) -> Result<Vec<Series>, Error> {
+        let params = [("match[]", selector.to_string()), ("start", format_time(start))];
+        let data: Option<Vec<Series>> = self.call("/api/v1/series", &params).await?;
+        Ok(data.unwrap_or_default())
+    }
+
+    /// `/api/v1/query`, an instant query at `time`.
+    pub async fn query(&self, query: &PromQl, time: SystemTime) -> Result<QueryResult, Error> {
+        let params = [("query", query.as_str().to_string()), ("time", format_time(time))];
+        let data: Option<QueryData> = self.call("/api/v1/query", &params).await?;
+        let data = data.ok_or_else(|| Error::Decode("query answer has no data".into()))?;
+        match data.result_type.as_str() {
+            "vector" => {
+                let raw: Vec<RawSample> = serde_json::from_value(data.result).map_err(|e| Error::Decode(e.to_string()))?;
+                Ok(QueryResult::Vector(raw.into_iter().map(|s| Sample { labels: s.metric, timestamp: s.value.0, value: parse_value(&s.value.1) }).collect()))
+            }
+            "scalar" => {
+                let (timestamp, value): (f64, String) = serde_json::from_value(data.result).map_err(|e| Error::Decode(e.to_string()))?;
+                Ok(QueryResult::Scalar(Sample { labels: BTreeMap::new(), timestamp, value: parse_value(&value) }))
+            }
+            "matrix" => Ok(QueryResult::Matrix),
+            other => Err(Error::UnexpectedResultType(other.to_string())),
+        }
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(&self, endpoint: &str, params: &[(&str, String)]) -> Result<Option<T>, Error> {
+        let mut url = self.base.clone();
+        let path = format!("{}{}", self.base.path().trim_end_matches('/'), endpoint);
+        url.set_path(&path);
+        let log_url = {
+            let mut u = url.clone();
+            u.set_query(None);
+            u.to_string()
+        };
+        let request = match self.verb {
+            Verb::Get => {
+                // GET replaces the base URL's query string, as the reference does.
+                url.set_query(None);
+                self.http.get(url).query(params)
+            }
+            Verb::Post => self
+                .http
+                .post(url)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .form(params),
+        };
+        let started = std::time::Instant::now();
+        let response = request.send().await.map_err(|e| self.transport(&log_url, e))?;
+        let code = response.status().as_u16();
+        tracing::debug!(target: "prometheus", verb = ?self.verb, url = %log_url, code, elapsed_ms = started.elapsed().as_millis() as u64, "prometheus request");
+        if !(response.status().is_success() || matches!(code, 400 | 422 | 503)) {
+            return Err(Error::UnexpectedStatus { url: log_url, code });
+        }
+        let body = response.bytes().await.map_err(|e| self.transport(&log_url, e))?;
+        tracing::trace!(target: "prometheus", body = %String::from_utf8_lossy(&body[..body.len().min(4096)]), "prometheus response");
+        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))?;
+        if envelope.status == "error" {
+            return Err(Error::Api { error_type: envelope.error_type, message: envelope.error });
+        }
+        Ok(envelope.data)
+    }
+
+    fn transport(&self, url: &str, source: reqwest::Error) -> Error {
+        if source.is_timeout() {
+            Error::Timeout { url: url.to_string(), timeout: self.timeout }
+        } else {
+            Error::Transport { url: url.to_string(), source }
+        }
+    }
+}
+
+/// Prometheus sample values: Go's `ParseFloat` forms, including `NaN`, `+Inf`, `-Inf`.
+fn parse_value(s: &str) -> f64 {
+    match s {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => s.parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// Unix seconds with up to three decimals, shortest form (`1714557600.123`, `1714557600`).
+pub fn format_time(time: SystemTime) -> String {
+    let millis = time.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let (secs, frac) = (millis / 1000, millis % 1000);
+    if frac == 0 {
+        secs.to_string()
+    } else {
+        format!("{secs}.{:03}", frac).trim_end_matches('0').to_string()
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+fn base64_encode(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_formatted_like_go_model_time() {
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(format_time(at(1_714_557_600_123)), "1714557600.123");
+        assert_eq!(format_time(at(1_714_557_600_000)), "1714557600");
+        assert_eq!(format_time(at(1_714_557_600_100)), "1714557600.1");
+    }
+
+    #[test]
+    fn verbs_are_case_sensitive() {
+        assert_eq!("GET".parse::<Verb>(), Ok(Verb::Get));
+        assert_eq!("get".parse::<Verb>().unwrap_err(), "unsupported Prometheus HTTP verb \"get\"; supported verbs: \"GET\" and \"POST\"");
+    }
+
+    #[test]
+    fn basic_auth_is_base64() {
+        assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64_encode(b"a"), "YQ==");
+    }
+
+    #[test]
+    fn sample_values_parse_go_floats() {
+        assert!(parse_value("NaN").is_nan());
+        assert_eq!(parse_value("+Inf"), f64::INFINITY);
+        assert_eq!(parse_value("-Inf"), f64::NEG_INFINITY);
+        assert_eq!(parse_value("1.5e3"), 1500.0);
+    }
+}
