@@ -1,8 +1,10 @@
 //! A drop-in Rust replacement for kubernetes-sigs/prometheus-adapter.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
 pub mod discovery;
+pub mod kube;
 pub mod model;
 pub mod naming;
 pub mod prometheus;

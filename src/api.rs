@@ -1,0 +1,452 @@
+//! The HTTP API: discovery documents, custom.metrics.k8s.io v1beta1/v1beta2, health, and
+//! Kubernetes `Status` errors (reference §5).
+//!
+//! Invariants:
+//! - A handler takes one registry snapshot and never waits on a relist.
+//! - `ApiError` is the only error with an HTTP status; every failure reaches the client as
+//!   `Status` JSON built in one place (`ApiError::into_response`).
+//! - A value that is not a number (NaN, ±Inf, out of int64 range) is never answered as one.
+//! - Nothing here reads files, flags or the environment.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use serde::Serialize;
+
+use crate::discovery::{CustomMetricInfo, Registry, RegistryHandle};
+use crate::model::{GroupResource, LabelSelector, MetricName, Scope};
+use crate::naming::{QueryRequest, ResourceInfo, ResourceMapper, RuleSet};
+use crate::prometheus::{self, QueryResult};
+
+pub mod quantity;
+pub mod types;
+
+use quantity::{Format, Quantity};
+use types::*;
+
+pub const CUSTOM_GROUP: &str = "custom.metrics.k8s.io";
+/// Advertised in this order; v1beta2 first as the preferred version.
+pub const CUSTOM_VERSIONS: [&str; 2] = ["v1beta2", "v1beta1"];
+
+// === State ===
+
+/// Where object names for `*` requests come from.
+#[derive(Clone)]
+pub enum Objects {
+    /// No Kubernetes API: objects seen in series labels (standalone mode).
+    Standalone,
+    Kube(Arc<crate::kube::Kube>),
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub registry: Arc<RegistryHandle>,
+    pub rules: Arc<RuleSet>,
+    pub prometheus: prometheus::Client,
+    pub mapper: Arc<dyn ResourceMapper>,
+    pub objects: Objects,
+}
+
+// === Errors ===
+
+/// An API failure; becomes a `Status` object with the matching code (§5.8).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    MetricNotFound { metric: String, resource: String },
+    MetricNotFoundFor { metric: String, resource: String, name: String },
+    BadRequest(String),
+    /// 500 with reason InternalError and a cause (`unable to fetch metrics`).
+    Internal(String),
+    /// 500 without a reason: the reference answers some errors this way (§5.8).
+    Plain(String),
+    RouteNotFound,
+    MethodNotAllowed,
+}
+
+impl ApiError {
+    fn status(&self) -> Status {
+        let (code, reason, message, details) = match self {
+            ApiError::MetricNotFound { metric, resource } => (404, Some("NotFound"), format!("the server could not find the metric {metric} for {resource}"), None),
+            ApiError::MetricNotFoundFor { metric, resource, name } => {
+                (404, Some("NotFound"), format!("the server could not find the metric {metric} for {resource} {name}"), None)
+            }
+            ApiError::BadRequest(m) => (400, Some("BadRequest"), m.clone(), None),
+            ApiError::Internal(m) => (
+                500,
+                Some("InternalError"),
+                format!("Internal error occurred: {m}"),
+                Some(serde_json::json!({"causes": [{"message": m}]})),
+            ),
+            ApiError::Plain(m) => (500, None, m.clone(), None),
+            ApiError::RouteNotFound => (404, Some("NotFound"), "the server could not find the requested resource".into(), Some(serde_json::json!({}))),
+            ApiError::MethodNotAllowed => {
+                (405, Some("MethodNotAllowed"), "the server does not allow this method on the requested resource".into(), Some(serde_json::json!({})))
+            }
+        };
+        Status { kind: "Status", api_version: "v1", metadata: Default::default(), status: "Failure", message, reason, details, code }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (code, json_body(&status, false)).into_response()
+    }
+}
+
+// === Router ===
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/apis", get(api_group_list))
+        .route("/apis/custom.metrics.k8s.io", get(custom_group))
+        .route("/apis/custom.metrics.k8s.io/", get(custom_group))
+        .route("/apis/custom.metrics.k8s.io/{version}", any(custom_resources))
+        .route("/apis/custom.metrics.k8s.io/{version}/", any(custom_resources))
+        .route("/apis/custom.metrics.k8s.io/{version}/{*rest}", any(custom_metric))
+        .route("/healthz", get(health))
+        .route("/livez", get(health))
+        .route("/readyz", get(ready))
+        .route("/version", get(version))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+fn json_body<T: Serialize>(value: &T, pretty: bool) -> Response {
+    let body = if pretty { serde_json::to_vec_pretty(value) } else { serde_json::to_vec(value) };
+    match body {
+        Ok(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Pretty JSON for `?pretty=true` and for curl/wget/browsers, as the Kubernetes API server does.
+fn wants_pretty(headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
+    if params.get("pretty").is_some_and(|v| v == "true" || v == "1") {
+        return true;
+    }
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0"))
+}
+
+fn custom_group_doc() -> ApiGroup {
+    let versions: Vec<GroupVersionForDiscovery> = CUSTOM_VERSIONS
+        .iter()
+        .map(|v| GroupVersionForDiscovery { group_version: format!("{CUSTOM_GROUP}/{v}"), version: v.to_string() })
+        .collect();
+    ApiGroup { kind: None, api_version: None, name: CUSTOM_GROUP.into(), preferred_version: versions[0].clone(), versions }
+}
+
+async fn api_group_list(State(state): State<ApiState>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+    let mut groups = Vec::new();
+    if !state.rules.custom.is_empty() {
+        groups.push(custom_group_doc());
+    }
+    json_body(&ApiGroupList { kind: "APIGroupList", api_version: "v1", groups }, wants_pretty(&headers, &params))
+}
+
+async fn custom_group(State(state): State<ApiState>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+    if state.rules.custom.is_empty() {
+        return ApiError::RouteNotFound.into_response();
+    }
+    let group = ApiGroup { kind: Some("APIGroup"), api_version: Some("v1"), ..custom_group_doc() };
+    json_body(&group, wants_pretty(&headers, &params))
+}
+
+fn check_version(state: &ApiState, method: &Method, version: &str) -> Result<&'static str, ApiError> {
+    let version = CUSTOM_VERSIONS.iter().find(|v| **v == version).ok_or(ApiError::RouteNotFound)?;
+    if state.rules.custom.is_empty() {
+        return Err(ApiError::RouteNotFound);
+    }
+    if method != Method::GET {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    Ok(version)
+}
+
+async fn custom_resources(
+    State(state): State<ApiState>,
+    method: Method,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let version = check_version(&state, &method, &version)?;
+    let registry = state.registry.load();
+    Ok(json_body(&custom_resource_list(&registry, version), wants_pretty(&headers, &params)))
+}
+
+/// The `APIResourceList` of custom metrics: one entry per registered key (§5.2).
+pub fn custom_resource_list(registry: &Registry, version: &str) -> ApiResourceList {
+    let resources = registry
+        .custom_keys()
+        .iter()
+        .map(|key| ApiResource {
+            name: format!("{}/{}", key.group_resource, key.metric),
+            singular_name: "",
+            namespaced: key.scope.is_namespaced(),
+            kind: "MetricValueList",
+            verbs: vec!["get"],
+        })
+        .collect();
+    ApiResourceList { kind: "APIResourceList", api_version: "v1", group_version: format!("{CUSTOM_GROUP}/{version}"), resources }
+}
+
+async fn custom_metric(
+    State(state): State<ApiState>,
+    method: Method,
+    headers: HeaderMap,
+    Path((version, rest)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let version = check_version(&state, &method, &version)?;
+    let request = CustomRequest::parse(&rest, &params)?;
+    let registry = state.registry.load();
+    let items = custom_values(&state, &registry, &request).await?;
+    let pretty = wants_pretty(&headers, &params);
+    let timestamp = rfc3339(SystemTime::now());
+    let selector = request.metric_selector_json(!items.is_empty())?;
+    Ok(match version {
+        "v1beta1" => {
+            let items = items
+                .into_iter()
+                .map(|(object, value)| MetricValueV1Beta1 {
+                    described_object: object,
+                    metric_name: request.metric.to_string(),
+                    timestamp: timestamp.clone(),
+                    value: value.to_string(),
+                    selector: selector.clone(),
+                })
+                .collect();
+            json_body(&MetricValueList { kind: "MetricValueList", api_version: "custom.metrics.k8s.io/v1beta1", metadata: ListMeta {}, items }, pretty)
+        }
+        _ => {
+            let items = items
+                .into_iter()
+                .map(|(object, value)| MetricValueV1Beta2 {
+                    described_object: object,
+                    metric: MetricIdentifier { name: request.metric.to_string(), selector: selector.clone() },
+                    timestamp: timestamp.clone(),
+                    value: value.to_string(),
+                })
+                .collect();
+            json_body(&MetricValueList { kind: "MetricValueList", api_version: "custom.metrics.k8s.io/v1beta2", metadata: ListMeta {}, items }, pretty)
+        }
+    })
+}
+
+// === The custom-metrics service ===
+
+/// A parsed custom-metrics request path and query (§5.3.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomRequest {
+    /// The resource as written in the URL (`pods`, `pod`, `deployments.apps`): used in messages.
+    pub resource: GroupResource,
+    pub namespace: Option<String>,
+    /// `None` for `*`.
+    pub name: Option<String>,
+    pub metric: MetricName,
+    pub label_selector: String,
+    pub metric_selector: LabelSelector,
+    /// The metricLabelSelector failed to parse: the reference answers 500 with the parser's text.
+    pub metric_selector_error: Option<String>,
+}
+
+impl CustomRequest {
+    /// Parses the path below `/apis/custom.metrics.k8s.io/{version}/` with Kubernetes
+    /// request-info rules: `namespaces/{ns}/…` sets the namespace and is stripped.
+    pub fn parse(rest: &str, params: &HashMap<String, String>) -> Result<CustomRequest, ApiError> {
+        let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        let (namespace, resource, name, metric) = match segments.as_slice() {
+            ["namespaces", ns, "metrics", metric] => (None, "namespaces", *ns, *metric),
+            ["namespaces", ns, resource, name, metric] => (Some(*ns), *resource, *name, *metric),
+            ["namespaces", _, _] => return Err(ApiError::BadRequest("invalid request path".into())),
+            ["namespaces", ..] => return Err(ApiError::RouteNotFound),
+            [resource, name, metric] => (None, *resource, *name, *metric),
+            _ => return Err(ApiError::RouteNotFound),
+        };
+        if [resource, name, metric].iter().any(|s| s.is_empty()) || namespace.is_some_and(str::is_empty) {
+            return Err(ApiError::RouteNotFound);
+        }
+        let label_selector = params.get("labelSelector").cloned().unwrap_or_default();
+        LabelSelector::parse(&label_selector).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (metric_selector, metric_selector_error) = match LabelSelector::parse(params.get("metricLabelSelector").map_or("", String::as_str)) {
+            Ok(s) => (s, None),
+            Err(e) => (LabelSelector::everything(), Some(e.to_string())),
+        };
+        let name = (name != "*").then(|| name.to_string());
+        if let Some(field_selector) = params.get("fieldSelector").filter(|s| !s.is_empty()) {
+            let wanted = field_selector
+                .strip_prefix("metadata.name=")
+                .map(|v| v.trim_start_matches('='))
+                .ok_or_else(|| ApiError::BadRequest(format!("field label not supported: {field_selector}")))?;
+            if name.as_deref().is_some_and(|n| n != wanted) {
+                return Err(ApiError::BadRequest("fieldSelector metadata.name doesn't match requested name".into()));
+            }
+        }
+        Ok(CustomRequest {
+            resource: GroupResource::parse_segment(resource),
+            namespace: namespace.map(str::to_string),
+            name,
+            metric: MetricName::new(metric),
+            label_selector,
+            metric_selector,
+            metric_selector_error,
+        })
+    }
+
+    /// The `selector` echoed in items; `!=` cannot be expressed and fails once there are items.
+    fn metric_selector_json(&self, has_items: bool) -> Result<Option<LabelSelectorJson>, ApiError> {
+        if self.metric_selector.is_empty() {
+            return Ok(None);
+        }
+        match LabelSelectorJson::from_selector(&self.metric_selector) {
+            Ok(json) => Ok(Some(json)),
+            Err(message) if has_items => Err(ApiError::Plain(message)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn not_found(&self) -> ApiError {
+        ApiError::MetricNotFound { metric: self.metric.to_string(), resource: self.resource.to_string() }
+    }
+}
+
+/// Looks the metric up, lists objects, runs the query and pairs samples with objects.
+pub async fn custom_values(state: &ApiState, registry: &Registry, request: &CustomRequest) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
+    if let Some(message) = &request.metric_selector_error {
+        return Err(ApiError::Plain(message.clone()));
+    }
+    let info: ResourceInfo = state.mapper.resolve(&request.resource.group, &request.resource.resource).ok_or_else(|| request.not_found())?;
+    let scope = if request.namespace.is_some() { Scope::Namespaced } else { Scope::Cluster };
+    let key = CustomMetricInfo { group_resource: info.group_resource.clone(), scope, metric: request.metric.clone() };
+    // Looked up before listing objects: an unknown metric costs no LIST (the reference lists first).
+    let registration = registry.custom(&key).ok_or_else(|| request.not_found())?;
+    let rule = state.rules.custom.get(registration.rule).ok_or_else(|| request.not_found())?;
+    let names = match &request.name {
+        Some(name) => vec![name.clone()],
+        None => list_objects(state, registry, &info, request).await?,
+    };
+    if names.is_empty() {
+        return Err(request.not_found());
+    }
+    let query_request = QueryRequest {
+        group_resource: &info.group_resource,
+        namespace: request.namespace.as_deref(),
+        names: &names,
+        metric_selector: &request.metric_selector,
+        extra_group_by: &[],
+    };
+    let query = rule.build_query(&registration.series_name, &query_request, state.mapper.as_ref()).map_err(|e| {
+        tracing::warn!(metric = %request.metric, rule = %rule.id, error = %e, "unable to build query");
+        request.not_found()
+    })?;
+    let resource_label = rule.converter.label_for_resource(&info.group_resource, state.mapper.as_ref()).map_err(|_| request.not_found())?;
+    let samples = match state.prometheus.query(&query, SystemTime::now()).await {
+        Ok(QueryResult::Vector(samples)) => samples,
+        Ok(other) => {
+            tracing::warn!(query = %query, result = ?std::mem::discriminant(&other), "unexpected query result type");
+            return Err(ApiError::Internal("unable to fetch metrics".into()));
+        }
+        Err(e) => {
+            tracing::warn!(query = %query, error = %e, "unable to fetch metrics from prometheus");
+            return Err(ApiError::Internal("unable to fetch metrics".into()));
+        }
+    };
+    let mut by_name: HashMap<&str, f64> = HashMap::with_capacity(samples.len());
+    for sample in &samples {
+        if let Some(value) = sample.labels.get(&resource_label) {
+            by_name.insert(value.as_str(), sample.value);
+        }
+    }
+    let mut items = Vec::new();
+    for name in &names {
+        let Some(&value) = by_name.get(name.as_str()) else { continue };
+        let Some(quantity) = Quantity::from_f64(value, Format::DecimalSI) else {
+            // NaN / ±Inf is not a number the HPA may act on: the object has no value.
+            tracing::warn!(metric = %request.metric, object = %name, value, "sample is not a finite number, omitted");
+            continue;
+        };
+        let object = ObjectReference {
+            kind: info.kind.clone(),
+            namespace: request.namespace.clone(),
+            name: name.clone(),
+            api_version: info.api_version(),
+        };
+        items.push((object, quantity));
+    }
+    if let Some(name) = &request.name
+        && items.is_empty()
+    {
+        return Err(ApiError::MetricNotFoundFor { metric: request.metric.to_string(), resource: request.resource.to_string(), name: name.clone() });
+    }
+    Ok(items)
+}
+
+async fn list_objects(state: &ApiState, registry: &Registry, info: &ResourceInfo, request: &CustomRequest) -> Result<Vec<String>, ApiError> {
+    match &state.objects {
+        Objects::Kube(kube) => kube.list_names(info, request.namespace.as_deref(), &request.label_selector).await.map_err(|e| {
+            tracing::warn!(resource = %info.group_resource, error = %e, "unable to list matching resource names");
+            ApiError::Internal("unable to list matching resources".into())
+        }),
+        Objects::Standalone => {
+            let selector = LabelSelector::parse(&request.label_selector).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            let namespaced = Scope::for_registered_resource(&info.group_resource).is_namespaced();
+            Ok(registry
+                .objects(&info.group_resource)
+                .filter(|(object, _)| !namespaced || object.namespace.as_deref() == request.namespace.as_deref())
+                .filter(|(_, labels)| selector.matches_map(labels))
+                .map(|(object, _)| object.name.clone())
+                .collect())
+        }
+    }
+}
+
+// === Health and misc ===
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn ready(State(state): State<ApiState>) -> Response {
+    let registry = state.registry.load();
+    let synced = state.rules.custom.is_empty() || registry.custom_updated.is_some();
+    if synced {
+        "ok".into_response()
+    } else {
+        (StatusCode::INTERNAL_SERVER_ERROR, "[-]discovery failed: no successful series discovery yet\nreadyz check failed\n").into_response()
+    }
+}
+
+async fn version() -> Response {
+    json_body(
+        &serde_json::json!({"major": "1", "minor": "0", "gitVersion": env!("CARGO_PKG_VERSION"), "gitCommit": "", "gitTreeState": "", "buildDate": "", "goVersion": "", "compiler": "rustc", "platform": std::env::consts::ARCH}),
+        false,
+    )
+}
+
+async fn not_found(State(state): State<ApiState>, request: Request) -> Response {
+    if request.uri().path().starts_with("/apis/") {
+        return ApiError::RouteNotFound.into_response();
+    }
+    let mut paths = vec!["/apis", "/healthz", "/livez", "/readyz", "/version"];
+    if !state.rules.custom.is_empty() {
+        paths.push("/apis/custom.metrics.k8s.io");
+        paths.push("/apis/custom.metrics.k8s.io/v1beta1");
+        paths.push("/apis/custom.metrics.k8s.io/v1beta2");
+    }
+    paths.sort();
+    (StatusCode::NOT_FOUND, json_body(&serde_json::json!({ "paths": paths }), true)).into_response()
+}
+
+#[cfg(test)]
+mod tests;

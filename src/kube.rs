@@ -1,0 +1,171 @@
+//! The Kubernetes API as the adapter uses it: API discovery for the resource mapper, and
+//! object names for `*` requests.
+//!
+//! Invariants:
+//! - Only the discovery documents and metadata-only LISTs are requested: objects are never
+//!   decoded whole.
+//! - Nothing here builds PromQL or HTTP responses.
+//! - The `kube` crate is written `::kube` everywhere, since this module shadows it.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::naming::{ResourceInfo, StaticMapper};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unable to load kubeconfig {path}: {message}")]
+    Kubeconfig { path: String, message: String },
+    #[error("unable to load in-cluster configuration: {0}")]
+    InCluster(String),
+    #[error("unable to construct Kubernetes client: {0}")]
+    Client(String),
+    #[error("request {path} failed: {source}")]
+    Request {
+        path: String,
+        #[source]
+        source: ::kube::Error,
+    },
+}
+
+/// A client of the cluster the adapter serves.
+#[derive(Clone)]
+pub struct Kube {
+    client: ::kube::Client,
+}
+
+#[derive(Deserialize)]
+struct ResourceList {
+    #[serde(rename = "groupVersion", default)]
+    group_version: String,
+    #[serde(default)]
+    resources: Vec<Resource>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    name: String,
+    #[serde(rename = "singularName", default)]
+    singular_name: String,
+    namespaced: bool,
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct GroupList {
+    #[serde(default)]
+    groups: Vec<Group>,
+}
+
+#[derive(Deserialize)]
+struct Group {
+    name: String,
+    #[serde(rename = "preferredVersion")]
+    preferred_version: GroupVersion,
+}
+
+#[derive(Deserialize)]
+struct GroupVersion {
+    #[serde(rename = "groupVersion")]
+    group_version: String,
+}
+
+#[derive(Deserialize)]
+struct MetadataList {
+    #[serde(default)]
+    items: Vec<MetadataItem>,
+}
+
+#[derive(Deserialize)]
+struct MetadataItem {
+    metadata: Metadata,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    name: String,
+}
+
+impl Kube {
+    /// From `--lister-kubeconfig` when given, else the in-cluster service account.
+    pub async fn connect(kubeconfig: Option<&Path>) -> Result<Kube, Error> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = match kubeconfig {
+            Some(path) => {
+                let fail = |message: String| Error::Kubeconfig { path: path.display().to_string(), message };
+                let kubeconfig = ::kube::config::Kubeconfig::read_from(path).map_err(|e| fail(e.to_string()))?;
+                ::kube::Config::from_custom_kubeconfig(kubeconfig, &::kube::config::KubeConfigOptions::default())
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+            }
+            None => ::kube::Config::incluster().map_err(|e| Error::InCluster(e.to_string()))?,
+        };
+        let client = ::kube::Client::try_from(config).map_err(|e| Error::Client(e.to_string()))?;
+        Ok(Kube { client })
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str, accept: &str) -> Result<T, Error> {
+        let request = http::Request::get(path)
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .map_err(|e| Error::Client(e.to_string()))?;
+        self.client.request::<T>(request).await.map_err(|source| Error::Request { path: path.to_string(), source })
+    }
+
+    /// Every resource the cluster serves, at each group's preferred version, core group first.
+    pub async fn discover(&self) -> Result<StaticMapper, Error> {
+        let core: ResourceList = self.get("/api/v1", "application/json").await?;
+        let groups: GroupList = self.get("/apis", "application/json").await?;
+        let lists = futures_util::future::join_all(
+            groups
+                .groups
+                .iter()
+                .map(|g| async move { (g.name.clone(), self.get::<ResourceList>(&format!("/apis/{}", g.preferred_version.group_version), "application/json").await) }),
+        )
+        .await;
+        let mut resources = collect(&core, "");
+        for (group, list) in lists {
+            match list {
+                Ok(list) => resources.extend(collect(&list, &group)),
+                // One broken aggregated API must not hide every other group.
+                Err(e) => tracing::warn!(group = %group, error = %e, "unable to discover API group, skipping"),
+            }
+        }
+        Ok(StaticMapper::new(resources))
+    }
+
+    /// Names of the objects matching a label selector, in the order the API server returns them.
+    pub async fn list_names(&self, info: &ResourceInfo, namespace: Option<&str>, label_selector: &str) -> Result<Vec<String>, Error> {
+        let gr = &info.group_resource;
+        let prefix = if gr.group.is_empty() { format!("/api/{}", info.version) } else { format!("/apis/{}/{}", gr.group, info.version) };
+        let mut path = match namespace.filter(|_| info.namespaced) {
+            Some(ns) => format!("{prefix}/namespaces/{}/{}", encode(ns), gr.resource),
+            None => format!("{prefix}/{}", gr.resource),
+        };
+        if !label_selector.is_empty() {
+            path.push_str("?labelSelector=");
+            path.push_str(&encode(label_selector));
+        }
+        let list: MetadataList = self
+            .get(&path, "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json")
+            .await?;
+        Ok(list.items.into_iter().map(|i| i.metadata.name).collect())
+    }
+}
+
+fn collect(list: &ResourceList, group: &str) -> Vec<ResourceInfo> {
+    let version = list.group_version.rsplit('/').next().unwrap_or("v1");
+    list.resources
+        .iter()
+        .filter(|r| !r.name.contains('/'))
+        .map(|r| {
+            let singular = if r.singular_name.is_empty() { r.kind.to_ascii_lowercase() } else { r.singular_name.clone() };
+            ResourceInfo::new(group, version, &r.name, &singular, &r.kind, r.namespaced)
+        })
+        .collect()
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
