@@ -8,4 +8,5 @@ pub mod kube;
 pub mod model;
 pub mod naming;
 pub mod prometheus;
+pub mod server;
 pub mod template;

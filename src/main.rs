@@ -1,1 +1,396 @@
-fn main(){}
+//! `prometheus-adapter`: parse flags (upstream names), build each module's options, run.
+//! Subcommands: `config-gen` (the reference's legacy default config). Anything else serves.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+
+use prometheus_adapter::api::{self, ApiState, Objects};
+use prometheus_adapter::config::{self, Config};
+use prometheus_adapter::discovery::{self, RegistryHandle, RuleKind};
+use prometheus_adapter::kube::Kube;
+use prometheus_adapter::model::{parse_go_duration, PromDuration};
+use prometheus_adapter::naming::{ResourceMapper, RuleSet, StaticMapper};
+use prometheus_adapter::{prometheus, server};
+
+/// The reference's flags (§6). Unknown flags are errors (exit 2); positional arguments such as
+/// the chart's `/adapter` are ignored.
+#[derive(Parser, Debug)]
+#[command(name = "prometheus-adapter", version, about = "Serves Prometheus metrics through the Kubernetes custom, external and resource metrics APIs")]
+struct Cli {
+    #[arg(hide = true)]
+    positional: Vec<String>,
+
+    // --- adapter (cmd/adapter) ---
+    /// URL for connecting to Prometheus (may include a path prefix and user-info).
+    #[arg(long, default_value = "https://localhost")]
+    prometheus_url: String,
+    /// Use in-cluster credentials to connect to Prometheus.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    prometheus_auth_incluster: bool,
+    /// kubeconfig file whose current context supplies TLS/auth for Prometheus.
+    #[arg(long, default_value = "")]
+    prometheus_auth_config: String,
+    /// CA bundle for Prometheus TLS.
+    #[arg(long, default_value = "")]
+    prometheus_ca_file: String,
+    #[arg(long, default_value = "")]
+    prometheus_client_tls_cert_file: String,
+    #[arg(long, default_value = "")]
+    prometheus_client_tls_key_file: String,
+    /// File holding a bearer token for Prometheus.
+    #[arg(long, default_value = "")]
+    prometheus_token_file: String,
+    /// Extra header `name=value` for every Prometheus request (repeatable).
+    #[arg(long, action = ArgAction::Append)]
+    prometheus_header: Vec<String>,
+    /// HTTP verb for Prometheus calls: GET or POST.
+    #[arg(long, default_value = "GET")]
+    prometheus_verb: String,
+    /// Timeout of one Prometheus call (new; the reference has none).
+    #[arg(long, default_value = "30s", value_parser = go_duration)]
+    prometheus_timeout: Duration,
+    /// Rules file (required).
+    #[arg(long, default_value = "")]
+    config: String,
+    /// How often series are discovered.
+    #[arg(long, default_value = "10m0s", value_parser = go_duration)]
+    metrics_relist_interval: Duration,
+    /// Look-back window for discovery; 0 means the relist interval.
+    #[arg(long, default_value = "0", value_parser = go_duration)]
+    metrics_max_age: Duration,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    disable_http2: bool,
+
+    // --- custom-metrics-apiserver base ---
+    /// kubeconfig for discovery and object listing (default: in-cluster; none: standalone mode).
+    #[arg(long, default_value = "")]
+    lister_kubeconfig: String,
+    #[arg(long, default_value = "0", value_parser = go_duration)]
+    discovery_interval: Duration,
+    #[arg(long, default_value = "5")]
+    client_qps: f32,
+    #[arg(long, default_value = "10")]
+    client_burst: i32,
+
+    // --- secure serving ---
+    /// Address to serve on (default 0.0.0.0; 127.0.0.1 in standalone mode).
+    #[arg(long)]
+    bind_address: Option<IpAddr>,
+    #[arg(long, default_value = "443")]
+    secure_port: u16,
+    #[arg(long, default_value = "apiserver.local.config/certificates")]
+    cert_dir: PathBuf,
+    #[arg(long, default_value = "")]
+    tls_cert_file: String,
+    #[arg(long, default_value = "")]
+    tls_private_key_file: String,
+
+    // --- logging ---
+    /// Log verbosity (klog levels: 4 debug, 6 every Prometheus request, 8 bodies).
+    #[arg(long = "v", short = 'v', default_value = "0")]
+    verbosity: u8,
+    /// Log format: text or json.
+    #[arg(long, default_value = "text")]
+    logging_format: String,
+}
+
+fn go_duration(s: &str) -> Result<Duration, String> {
+    parse_go_duration(s).map_err(|e| e.to_string())
+}
+
+/// Flags accepted for compatibility and not acted on yet (listed in the README).
+const ACCEPTED_VALUE_FLAGS: &[&str] = &[
+    "tls-cipher-suites", "tls-min-version", "tls-sni-cert-key", "http2-max-streams-per-connection",
+    "authentication-kubeconfig", "authentication-token-webhook-cache-ttl", "client-ca-file",
+    "requestheader-client-ca-file", "requestheader-username-headers", "requestheader-group-headers",
+    "requestheader-extra-headers-prefix", "requestheader-allowed-names", "authorization-kubeconfig",
+    "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl",
+    "authorization-always-allow-paths", "audit-policy-file", "audit-log-path", "audit-log-maxage",
+    "audit-log-maxbackup", "audit-log-maxsize", "audit-log-format", "audit-log-version", "audit-log-mode",
+    "audit-log-batch-buffer-size", "audit-log-batch-max-size", "audit-log-batch-max-wait",
+    "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst", "audit-log-truncate-max-batch-size",
+    "audit-log-truncate-max-event-size", "audit-webhook-config-file", "audit-webhook-initial-backoff",
+    "audit-webhook-batch-initial-backoff", "audit-webhook-version", "audit-webhook-mode",
+    "audit-webhook-batch-buffer-size", "audit-webhook-batch-max-size", "audit-webhook-batch-max-wait",
+    "audit-webhook-batch-throttle-qps", "audit-webhook-batch-throttle-burst",
+    "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "debug-socket-path",
+    "vmodule", "log-flush-frequency", "log-dir", "log-file", "log-file-max-size", "stderrthreshold",
+    "log-backtrace-at", "log-text-split-stream", "log-json-split-stream",
+];
+const ACCEPTED_BOOL_FLAGS: &[&str] = &[
+    "permit-port-sharing", "permit-address-sharing", "authentication-skip-lookup",
+    "authentication-tolerate-lookup-failure", "audit-log-compress", "audit-log-batch-throttle-enable",
+    "audit-log-truncate-enabled", "audit-webhook-batch-throttle-enable", "audit-webhook-truncate-enabled",
+    "profiling", "contention-profiling", "enable-priority-and-fairness", "logtostderr", "alsologtostderr",
+    "add-dir-header", "skip-headers", "skip-log-headers", "one-output",
+];
+
+fn command() -> clap::Command {
+    // pflag lets a flag repeat; the last value wins.
+    let mut cmd = Cli::command().args_override_self(true);
+    for name in ACCEPTED_VALUE_FLAGS {
+        cmd = cmd.arg(clap::Arg::new(*name).long(*name).hide(true).action(ArgAction::Append));
+    }
+    for name in ACCEPTED_BOOL_FLAGS {
+        cmd = cmd.arg(
+            clap::Arg::new(*name)
+                .long(*name)
+                .hide(true)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+                .value_parser(clap::builder::BoolishValueParser::new())
+                .action(ArgAction::Set),
+        );
+    }
+    cmd
+}
+
+fn parse_cli<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("config-gen") {
+        std::process::exit(config_gen(&args[1..]));
+    }
+    let cli = match parse_cli(args) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_logging(cli.verbosity, &cli.logging_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("unable to start the runtime: {e}");
+            std::process::exit(255);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
+        tracing::error!("{e:#}");
+        eprintln!("Error: {e:#}");
+        // klog.Fatal exits with 255, which probes and scripts may key on.
+        std::process::exit(255);
+    }
+}
+
+fn config_gen(args: &[String]) -> i32 {
+    #[derive(Parser)]
+    #[command(name = "config-gen", about = "Print the reference's legacy default rules file")]
+    struct ConfigGen {
+        /// Prefix expected on resource labels.
+        #[arg(long, default_value = "")]
+        label_prefix: String,
+        /// Rate interval used in the rules.
+        #[arg(long, default_value = "5m")]
+        rate_interval: String,
+    }
+    let parsed = match ConfigGen::try_parse_from(args) {
+        Ok(p) => p,
+        Err(e) => e.exit(),
+    };
+    let interval = match parse_go_duration(&parsed.rate_interval) {
+        Ok(d) => PromDuration::from_millis(d.as_millis() as u64),
+        Err(e) => {
+            eprintln!("Unable to generate config: {e}");
+            return 1;
+        }
+    };
+    print!("{}", config::generate_default(&parsed.label_prefix, interval));
+    0
+}
+
+fn init_logging(verbosity: u8, format: &str) {
+    // klog levels: 0–3 info, 4–5 debug for the adapter, 6+ every Prometheus call, 8+ bodies.
+    let directive = match verbosity {
+        0..=3 => "info",
+        4..=5 => "info,prometheus_adapter=debug,prometheus=info",
+        6..=7 => "info,prometheus_adapter=debug,prometheus=debug",
+        _ => "trace,hyper=info,h2=info,rustls=info,tower=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directive));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn non_empty(s: &str) -> Option<PathBuf> {
+    (!s.is_empty()).then(|| PathBuf::from(s))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let max_age = if cli.metrics_max_age.is_zero() { cli.metrics_relist_interval } else { cli.metrics_max_age };
+    let client = build_prometheus_client(&cli).context("unable to construct Prometheus client")?;
+
+    if cli.config.is_empty() {
+        anyhow::bail!("unable to load metrics discovery config: no metrics discovery configuration file specified (make sure to use --config)");
+    }
+    let config_path = PathBuf::from(&cli.config);
+    let config = Config::load(&config_path).context("unable to load metrics discovery config")?;
+    if !config.rules.is_empty() && max_age < cli.metrics_relist_interval {
+        anyhow::bail!("unable to construct custom metrics provider: max age must not be less than relist interval");
+    }
+
+    let (mapper, objects, standalone): (Arc<dyn ResourceMapper>, Objects, bool) = match connect_kube(&cli).await? {
+        Some(kube) => {
+            let mapper = kube.discover().await.context("unable to construct RESTMapper")?;
+            tracing::info!(resources = mapper.resources().len(), "resolved API resources through discovery");
+            (Arc::new(mapper), Objects::Kube(Arc::new(kube)), false)
+        }
+        None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
+    };
+    let rules = Arc::new(RuleSet::compile(&config, &config_path, mapper.as_ref())?);
+    let registry = Arc::new(RegistryHandle::default());
+    let options = discovery::Options { relist_interval: cli.metrics_relist_interval, max_age, collect_objects: standalone };
+    for (kind, present) in [(RuleKind::Custom, !rules.custom.is_empty()), (RuleKind::External, !rules.external.is_empty())] {
+        if present {
+            tokio::spawn(discovery::run(kind, registry.clone(), client.clone(), rules.clone(), mapper.clone(), options.clone()));
+        }
+    }
+
+    let default_bind: IpAddr = if standalone { [127, 0, 0, 1].into() } else { [0, 0, 0, 0].into() };
+    let serve_options = server::Options {
+        bind_address: cli.bind_address.unwrap_or(default_bind),
+        secure_port: cli.secure_port,
+        tls_cert_file: non_empty(&cli.tls_cert_file),
+        tls_private_key_file: non_empty(&cli.tls_private_key_file),
+        cert_dir: cli.cert_dir.clone(),
+        disable_http2: cli.disable_http2,
+    };
+    let (listener, acceptor) = server::bind(&serve_options).await?;
+    tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = rules.custom.len(), external_rules = rules.external.len(), "serving");
+    let router = api::router(ApiState { registry, rules, prometheus: client, mapper, objects });
+    server::serve(listener, acceptor, router, shutdown_signal()).await;
+    Ok(())
+}
+
+async fn connect_kube(cli: &Cli) -> anyhow::Result<Option<Kube>> {
+    if !cli.lister_kubeconfig.is_empty() {
+        let kube = Kube::connect(Some(Path::new(&cli.lister_kubeconfig))).await?;
+        return Ok(Some(kube));
+    }
+    match Kube::connect(None).await {
+        Ok(kube) => Ok(Some(kube)),
+        Err(e) => {
+            tracing::warn!(
+                reason = %e,
+                "standalone mode: no Kubernetes API (no --lister-kubeconfig, not in a cluster); using the built-in resource table, objects seen in series, and serving on 127.0.0.1 unless --bind-address is set"
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn build_prometheus_client(cli: &Cli) -> anyhow::Result<prometheus::Client> {
+    let verb: prometheus::Verb = cli.prometheus_verb.parse().map_err(anyhow::Error::msg)?;
+    if cli.prometheus_auth_incluster && !cli.prometheus_auth_config.is_empty() {
+        anyhow::bail!("may not use both in-cluster auth and an explicit kubeconfig at the same time");
+    }
+    let url = url::Url::parse(&cli.prometheus_url).with_context(|| format!("invalid --prometheus-url {:?}", cli.prometheus_url))?;
+    let headers = cli
+        .prometheus_header
+        .iter()
+        .map(|h| match h.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (h.clone(), String::new()),
+        })
+        .collect();
+    let options = prometheus::ClientOptions {
+        url,
+        verb,
+        headers,
+        token_file: non_empty(&cli.prometheus_token_file),
+        ca_file: non_empty(&cli.prometheus_ca_file),
+        client_cert_file: non_empty(&cli.prometheus_client_tls_cert_file),
+        client_key_file: non_empty(&cli.prometheus_client_tls_key_file),
+        timeout: cli.prometheus_timeout,
+    };
+    Ok(prometheus::Client::new(&options)?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("received a termination signal");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        parse_cli(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_match_the_reference() {
+        let cli = parse(&["adapter"]).unwrap();
+        assert_eq!(cli.prometheus_url, "https://localhost");
+        assert_eq!(cli.verbosity, 0);
+        assert_eq!(cli.metrics_relist_interval, Duration::from_secs(600));
+        assert_eq!(cli.metrics_max_age, Duration::ZERO);
+        assert_eq!(cli.secure_port, 443);
+        assert_eq!(cli.prometheus_verb, "GET");
+        assert!(!cli.disable_http2);
+    }
+
+    #[test]
+    fn the_chart_command_line_parses() {
+        let cli = parse(&[
+            "/adapter", "/adapter", "--secure-port=6443", "--cert-dir=/tmp/cert", "--prometheus-url=http://prometheus.default.svc:9090",
+            "--metrics-relist-interval=1m", "--v=4", "--config=/etc/adapter/config.yaml",
+        ])
+        .unwrap();
+        assert_eq!(cli.secure_port, 6443);
+        assert_eq!(cli.verbosity, 4);
+        assert_eq!(cli.metrics_relist_interval, Duration::from_secs(60));
+        assert_eq!(cli.config, "/etc/adapter/config.yaml");
+    }
+
+    #[test]
+    fn the_upstream_manifest_command_line_parses() {
+        let cli = parse(&[
+            "adapter", "--cert-dir=/var/run/serving-cert", "--config=/etc/adapter/config.yaml", "--metrics-relist-interval=1m",
+            "--prometheus-url=https://prometheus.monitoring.svc:9090/", "--secure-port=6443",
+            "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            "--profiling", "--profiling=false", "--authentication-skip-lookup", "--audit-log-path=-", "--prometheus-header", "X-Scope-OrgID=a",
+            "--prometheus-header=b=c", "-v", "6", "--disable-http2",
+        ])
+        .unwrap();
+        assert_eq!(cli.prometheus_header, vec!["X-Scope-OrgID=a", "b=c"]);
+        assert_eq!(cli.verbosity, 6);
+        assert!(cli.disable_http2);
+    }
+
+    #[test]
+    fn unknown_flags_fail_like_pflag() {
+        let err = parse(&["adapter", "--no-such-flag"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(parse(&["adapter", "-c", "x"]).is_err(), "the README's -c never existed");
+        assert!(parse(&["adapter", "--metrics-relist-interval=5"]).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! HTTPS serving: the listener, TLS (certificate files or a self-signed pair in `--cert-dir`),
+//! HTTP/2 and HTTP/1.1, and graceful shutdown.
+//!
+//! Invariants:
+//! - HTTPS only, as the reference; ALPN offers `h2` unless `--disable-http2`.
+//! - A connection's failure never affects another connection or the accept loop.
+//! - Nothing here knows rules or metric names.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub bind_address: IpAddr,
+    pub secure_port: u16,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_private_key_file: Option<PathBuf>,
+    pub cert_dir: PathBuf,
+    pub disable_http2: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("unable to read serving certificate {path}: {message}")]
+    Certificate { path: String, message: String },
+    #[error("unable to generate a self-signed certificate in {dir}: {message}")]
+    SelfSigned { dir: String, message: String },
+    #[error("invalid serving certificate: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("unable to listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The serving certificate chain and key: from files, or generated once into `cert_dir`.
+pub fn load_or_generate_cert(options: &Options) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServeError> {
+    let (cert_path, key_path) = match (&options.tls_cert_file, &options.tls_private_key_file) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+        _ => {
+            let cert = options.cert_dir.join("apiserver.crt");
+            let key = options.cert_dir.join("apiserver.key");
+            if !(cert.exists() && key.exists()) {
+                generate_self_signed(&options.cert_dir, &cert, &key, options.bind_address)?;
+            }
+            (cert, key)
+        }
+    };
+    let read_err = |path: &Path, message: String| ServeError::Certificate { path: path.display().to_string(), message };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
+        .map_err(|e| read_err(&cert_path, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| read_err(&cert_path, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(read_err(&cert_path, "no certificate found".into()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| read_err(&key_path, e.to_string()))?;
+    Ok((chain, key))
+}
+
+fn generate_self_signed(dir: &Path, cert: &Path, key: &Path, bind: IpAddr) -> Result<(), ServeError> {
+    let fail = |message: String| ServeError::SelfSigned { dir: dir.display().to_string(), message };
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if !bind.is_unspecified() && !bind.is_loopback() {
+        names.push(bind.to_string());
+    }
+    let generated = rcgen::generate_simple_self_signed(names).map_err(|e| fail(e.to_string()))?;
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(cert, generated.cert.pem()).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(key, generated.signing_key.serialize_pem()).map_err(|e| fail(e.to_string()))?;
+    tracing::info!(dir = %dir.display(), "generated a self-signed serving certificate");
+    Ok(())
+}
+
+/// Binds the listener; split from `serve` so start-up errors surface before anything runs.
+pub async fn bind(options: &Options) -> Result<(TcpListener, TlsAcceptor), ServeError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (chain, key) = load_or_generate_cert(options)?;
+    let mut config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(chain, key)?;
+    config.alpn_protocols = if options.disable_http2 { vec![b"http/1.1".to_vec()] } else { vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+    let address = SocketAddr::new(options.bind_address, options.secure_port);
+    let listener = TcpListener::bind(address).await.map_err(|source| ServeError::Bind { address, source })?;
+    Ok((listener, TlsAcceptor::from(Arc::new(config))))
+}
+
+/// Serves `router` until `shutdown` resolves; then stops accepting and lets open requests finish.
+pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: Router, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        connections.spawn(async move {
+            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    tracing::info!("shutting down: no new connections, waiting up to 60s for open ones");
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async { while connections.join_next().await.is_some() {} }).await;
+}

@@ -1,0 +1,333 @@
+//! Test harness: a real Prometheus (Debian's package) scraping an exposition server whose
+//! counters grow at known rates, the adapter binary, kubectl as the client, and a fake
+//! kube-apiserver speaking real wire JSON.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as AxPath, Query};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use prometheus_adapter::model::LabelSelector;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP/1.0 GET; enough for readiness checks without another client.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((code, body))
+}
+
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+// === Exposition server ===
+
+/// One exposed series: a gauge, or a counter growing at `rate` per second.
+#[derive(Clone)]
+pub struct Exposed {
+    pub name: &'static str,
+    pub labels: &'static str,
+    pub value: f64,
+    pub counter: bool,
+}
+
+pub const fn gauge(name: &'static str, labels: &'static str, value: f64) -> Exposed {
+    Exposed { name, labels, value, counter: false }
+}
+
+pub const fn counter(name: &'static str, labels: &'static str, rate: f64) -> Exposed {
+    Exposed { name, labels, value: rate, counter: true }
+}
+
+/// Serves `/metrics` on a background runtime; returns its address.
+pub fn start_exporter(series: Vec<Exposed>) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = Router::new().route(
+                "/metrics",
+                get(move || {
+                    let series = series.clone();
+                    async move {
+                        let elapsed = started.elapsed().as_secs_f64();
+                        let mut out = String::new();
+                        for s in &series {
+                            let value = if s.counter { s.value * elapsed } else { s.value };
+                            out.push_str(&format!("{}{{{}}} {}\n", s.name, s.labels, value));
+                        }
+                        out
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+// === Prometheus ===
+
+pub struct Prometheus {
+    child: Child,
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Starts Debian's Prometheus on a free port scraping `targets` every second.
+    pub fn start(targets: &[SocketAddr]) -> Prometheus {
+        let binary = which_prometheus();
+        let dir = tempfile::tempdir().unwrap();
+        let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: demo\n  static_configs:\n  - targets: [{}]\n",
+            targets.join(", ")
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        let prometheus = Prometheus { child, addr, _dir: dir };
+        wait_for("prometheus to be ready", Duration::from_secs(60), || http_get(addr, "/-/ready").is_some_and(|(c, _)| c == 200));
+        prometheus
+    }
+
+    /// Waits until an instant query returns a non-empty vector.
+    pub fn wait_for_query(&self, query: &str) {
+        let path = format!("/api/v1/query?query={}", url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>());
+        wait_for(&format!("prometheus to answer {query}"), Duration::from_secs(60), || {
+            http_get(self.addr, &path).is_some_and(|(c, body)| c == 200 && body.contains("\"value\""))
+        });
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which_prometheus() -> PathBuf {
+    for candidate in ["/usr/bin/prometheus", "/usr/local/bin/prometheus"] {
+        if Path::new(candidate).exists() {
+            return candidate.into();
+        }
+    }
+    panic!("prometheus is not installed: run the README's test command (scripts/test.sh), which installs Debian's package");
+}
+
+// === The adapter ===
+
+pub struct Adapter {
+    child: Child,
+    pub port: u16,
+    pub kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Adapter {
+    /// Starts the adapter binary with a rules file; waits until it serves (not until ready).
+    pub fn start(rules: &str, args: &[String]) -> Adapter {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, rules).unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("adapter.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_prometheus-adapter"))
+            .arg("/adapter")
+            .arg(format!("--config={}", config.display()))
+            .arg(format!("--secure-port={port}"))
+            .arg(format!("--cert-dir={}", dir.path().join("certs").display()))
+            .arg("--bind-address=127.0.0.1")
+            .arg("--metrics-relist-interval=2s")
+            .arg("--v=6")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start adapter");
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: adapter\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: c\n  context: {{cluster: adapter, user: u}}\ncurrent-context: c\n"
+            ),
+        )
+        .unwrap();
+        let adapter = Adapter { child, port, kubeconfig, dir };
+        wait_for("the adapter to serve", Duration::from_secs(30), || adapter.get("/healthz").0 == 0);
+        adapter
+    }
+
+    /// `kubectl get --raw PATH`: (exit code, stdout, stderr).
+    pub fn get(&self, path: &str) -> (i32, String, String) {
+        let out = Command::new("kubectl")
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args(["get", "--raw", path])
+            .output()
+            .expect("kubectl is installed");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// GET through kubectl and parse the JSON body; panics with the adapter's log on failure.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let (code, stdout, stderr) = self.get(path);
+        assert_eq!(code, 0, "kubectl get --raw {path} failed: {stderr}\nadapter log:\n{}", self.log());
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{path}: {e}: {stdout}"))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("adapter.log")).unwrap_or_default()
+    }
+
+    pub fn wait_ready(&self) {
+        wait_for("discovery to complete (/readyz)", Duration::from_secs(60), || self.get("/readyz").0 == 0);
+    }
+
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses a Kubernetes quantity string back into a number (test-side only).
+pub fn quantity_value(q: &str) -> f64 {
+    let (number, scale) = match q.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&q[..i], &q[i..]),
+        None => (q, ""),
+    };
+    let factor = match scale {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unknown suffix {other}"),
+    };
+    number.parse::<f64>().unwrap() * factor
+}
+
+// === Fake kube-apiserver ===
+
+/// An object the fake API server lists.
+#[derive(Clone)]
+pub struct FakeObject {
+    pub resource: &'static str,
+    pub namespace: Option<&'static str>,
+    pub name: &'static str,
+    pub labels: &'static [(&'static str, &'static str)],
+}
+
+/// Serves discovery and metadata LISTs over plain HTTP; returns a kubeconfig path.
+pub fn start_fake_apiserver(objects: Vec<FakeObject>, dir: &Path) -> PathBuf {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let list_objects = objects.clone();
+            let list = move |resource: String, namespace: Option<String>, query: std::collections::HashMap<String, String>, headers: HeaderMap| {
+                let objects = list_objects.clone();
+                async move {
+                    let selector = match LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str)) {
+                        Ok(s) => s,
+                        Err(e) => return (axum::http::StatusCode::BAD_REQUEST, Json(serde_json::json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":e.to_string(),"reason":"BadRequest","code":400}))).into_response(),
+                    };
+                    let metadata_only = headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("PartialObjectMetadataList"));
+                    let items: Vec<serde_json::Value> = objects
+                        .iter()
+                        .filter(|o| o.resource == resource && (namespace.is_none() || o.namespace == namespace.as_deref()))
+                        .filter(|o| selector.matches(&|k| o.labels.iter().find(|(lk, _)| *lk == k).map(|(_, v)| v.to_string())))
+                        .map(|o| {
+                            let labels: serde_json::Map<String, serde_json::Value> = o.labels.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect();
+                            serde_json::json!({"metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": "7"}})
+                        })
+                        .collect();
+                    let kind = if metadata_only { "PartialObjectMetadataList" } else { "PodList" };
+                    Json(serde_json::json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items})).into_response()
+                }
+            };
+            let l1 = list.clone();
+            let l2 = list.clone();
+            let app = Router::new()
+                .route("/api/v1", get(|| async {
+                    Json(serde_json::json!({"kind":"APIResourceList","groupVersion":"v1","resources":[
+                        {"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list","watch"]},
+                        {"name":"pods/log","singularName":"","namespaced":true,"kind":"Pod","verbs":["get"]},
+                        {"name":"services","singularName":"service","namespaced":true,"kind":"Service","verbs":["get","list"]},
+                        {"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["get","list"]},
+                        {"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["get","list"]}]}))
+                }))
+                .route("/apis", get(|| async {
+                    Json(serde_json::json!({"kind":"APIGroupList","apiVersion":"v1","groups":[
+                        {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]}))
+                }))
+                .route("/apis/apps/v1", get(|| async {
+                    Json(serde_json::json!({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
+                        {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get","list"]}]}))
+                }))
+                .route("/api/v1/namespaces/{ns}/{resource}", get(move |AxPath((ns, resource)): AxPath<(String, String)>, Query(q): Query<std::collections::HashMap<String, String>>, h: HeaderMap| l1(resource, Some(ns), q, h)))
+                .route("/api/v1/{resource}", get(move |AxPath(resource): AxPath<String>, Query(q): Query<std::collections::HashMap<String, String>>, h: HeaderMap| l2(resource, None, q, h)));
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let path = dir.join("lister-kubeconfig");
+    std::fs::write(
+        &path,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{addr}\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context: {{cluster: fake, user: u}}\ncurrent-context: c\n"),
+    )
+    .unwrap();
+    path
+}
