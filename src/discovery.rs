@@ -4,7 +4,7 @@
 //! - A `Registry` never changes once published; the relist task is its only writer.
 //! - A request calls `RegistryHandle::load` once and never waits for a relist.
 //! - A failed relist keeps the previous snapshot (all-or-nothing per rule set).
-//! - Until the first success, relists retry with backoff instead of waiting a whole interval.
+//! - Until a relist has produced a metric, relists retry with backoff instead of waiting a whole interval.
 //! - Nothing here builds PromQL; queries come from `naming`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -276,28 +276,29 @@ pub async fn relist_once(
 }
 
 /// The relist loop of one rule set: runs now, then `relist_interval` after each run ends.
-/// Before the first success it retries with exponential backoff (1 s doubling, capped at the
-/// interval), so an adapter started before Prometheus serves metrics seconds after it is up.
+/// While no run has produced a metric yet (Prometheus down, or up but not yet scraped), it
+/// retries with exponential backoff (1 s doubling, capped at 8 s and at the interval) instead,
+/// so an adapter started before Prometheus serves metrics seconds after they exist.
 pub async fn run(kind: RuleKind, handle: Arc<RegistryHandle>, client: prometheus::Client, rules: Arc<RuleSet>, mapper: Arc<dyn ResourceMapper>, options: Options) {
-    let mut synced = false;
+    const MAX_BACKOFF: Duration = Duration::from_secs(8);
     let mut backoff = Duration::from_secs(1);
+    let mut seen_metrics = false;
     loop {
-        let wait = match relist_once(kind, &handle, &client, &rules, mapper.as_ref(), &options).await {
-            Ok(()) => {
-                synced = true;
-                backoff = Duration::from_secs(1);
-                options.relist_interval
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "unable to update list of all metrics");
-                if synced {
-                    options.relist_interval
-                } else {
-                    let wait = backoff.min(options.relist_interval.max(Duration::from_secs(1)));
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
-                    wait
-                }
-            }
+        let result = relist_once(kind, &handle, &client, &rules, mapper.as_ref(), &options).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "unable to update list of all metrics");
+        }
+        let registry = handle.load();
+        seen_metrics |= match kind {
+            RuleKind::Custom => !registry.custom_keys().is_empty(),
+            RuleKind::External => !registry.external_keys().is_empty(),
+        };
+        let wait = if seen_metrics {
+            options.relist_interval
+        } else {
+            let wait = backoff.min(options.relist_interval);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            wait
         };
         tokio::time::sleep(wait).await;
     }

@@ -710,3 +710,10 @@ mod duration_tests {
         }
     }
 }
+
+impl std::str::FromStr for PromDuration {
+    type Err = DurationError;
+    fn from_str(s: &str) -> Result<Self, DurationError> {
+        PromDuration::parse(s)
+    }
+}

@@ -108,6 +108,10 @@ impl Prometheus {
 
     /// Starts Debian's Prometheus on a free port scraping `targets` every second.
     pub fn start(targets: &[SocketAddr]) -> Prometheus {
+        Prometheus::start_on(free_port(), targets)
+    }
+
+    pub fn start_on(port: u16, targets: &[SocketAddr]) -> Prometheus {
         let binary = which_prometheus();
         let dir = tempfile::tempdir().unwrap();
         let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
@@ -117,7 +121,6 @@ impl Prometheus {
         );
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
-        let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config_path.display()))
@@ -191,7 +194,7 @@ impl Adapter {
         std::fs::write(
             &kubeconfig,
             format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: adapter\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: c\n  context: {{cluster: adapter, user: u}}\ncurrent-context: c\n"
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: adapter\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user: {{token: test}}\ncontexts:\n- name: c\n  context: {{cluster: adapter, user: u}}\ncurrent-context: c\n"
             ),
         )
         .unwrap();
