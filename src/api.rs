@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::Router;
 use serde::Serialize;
 
 use crate::discovery::{CustomMetricInfo, Registry, RegistryHandle};
@@ -58,8 +58,15 @@ pub struct ApiState {
 /// An API failure; becomes a `Status` object with the matching code (§5.8).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
-    MetricNotFound { metric: String, resource: String },
-    MetricNotFoundFor { metric: String, resource: String, name: String },
+    MetricNotFound {
+        metric: String,
+        resource: String,
+    },
+    MetricNotFoundFor {
+        metric: String,
+        resource: String,
+        name: String,
+    },
     BadRequest(String),
     /// 500 with reason InternalError and a cause (`unable to fetch metrics`).
     Internal(String),
@@ -72,10 +79,22 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> Status {
         let (code, reason, message, details) = match self {
-            ApiError::MetricNotFound { metric, resource } => (404, Some("NotFound"), format!("the server could not find the metric {metric} for {resource}"), None),
-            ApiError::MetricNotFoundFor { metric, resource, name } => {
-                (404, Some("NotFound"), format!("the server could not find the metric {metric} for {resource} {name}"), None)
-            }
+            ApiError::MetricNotFound { metric, resource } => (
+                404,
+                Some("NotFound"),
+                format!("the server could not find the metric {metric} for {resource}"),
+                None,
+            ),
+            ApiError::MetricNotFoundFor {
+                metric,
+                resource,
+                name,
+            } => (
+                404,
+                Some("NotFound"),
+                format!("the server could not find the metric {metric} for {resource} {name}"),
+                None,
+            ),
             ApiError::BadRequest(m) => (400, Some("BadRequest"), m.clone(), None),
             ApiError::Internal(m) => (
                 500,
@@ -84,12 +103,29 @@ impl ApiError {
                 Some(serde_json::json!({"causes": [{"message": m}]})),
             ),
             ApiError::Plain(m) => (500, None, m.clone(), None),
-            ApiError::RouteNotFound => (404, Some("NotFound"), "the server could not find the requested resource".into(), Some(serde_json::json!({}))),
-            ApiError::MethodNotAllowed => {
-                (405, Some("MethodNotAllowed"), "the server does not allow this method on the requested resource".into(), Some(serde_json::json!({})))
-            }
+            ApiError::RouteNotFound => (
+                404,
+                Some("NotFound"),
+                "the server could not find the requested resource".into(),
+                Some(serde_json::json!({})),
+            ),
+            ApiError::MethodNotAllowed => (
+                405,
+                Some("MethodNotAllowed"),
+                "the server does not allow this method on the requested resource".into(),
+                Some(serde_json::json!({})),
+            ),
         };
-        Status { kind: "Status", api_version: "v1", metadata: Default::default(), status: "Failure", message, reason, details, code }
+        Status {
+            kind: "Status",
+            api_version: "v1",
+            metadata: Default::default(),
+            status: "Failure",
+            message,
+            reason,
+            details,
+            code,
+        }
     }
 }
 
@@ -108,9 +144,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/apis", get(api_group_list))
         .route("/apis/custom.metrics.k8s.io", get(custom_group))
         .route("/apis/custom.metrics.k8s.io/", get(custom_group))
-        .route("/apis/custom.metrics.k8s.io/{version}", any(custom_resources))
-        .route("/apis/custom.metrics.k8s.io/{version}/", any(custom_resources))
-        .route("/apis/custom.metrics.k8s.io/{version}/{*rest}", any(custom_metric))
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}",
+            any(custom_resources),
+        )
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}/",
+            any(custom_resources),
+        )
+        .route(
+            "/apis/custom.metrics.k8s.io/{version}/{*rest}",
+            any(custom_metric),
+        )
         .route("/healthz", get(health))
         .route("/livez", get(health))
         .route("/readyz", get(ready))
@@ -120,50 +165,101 @@ pub fn router(state: ApiState) -> Router {
 }
 
 fn json_body<T: Serialize>(value: &T, pretty: bool) -> Response {
-    let body = if pretty { serde_json::to_vec_pretty(value) } else { serde_json::to_vec(value) };
+    let body = if pretty {
+        serde_json::to_vec_pretty(value)
+    } else {
+        serde_json::to_vec(value)
+    };
     match body {
-        Ok(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response(),
+        Ok(bytes) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
 /// Pretty JSON for `?pretty=true` and for curl/wget/browsers, as the Kubernetes API server does.
 fn wants_pretty(headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
-    if params.get("pretty").is_some_and(|v| v == "true" || v == "1") {
+    if params
+        .get("pretty")
+        .is_some_and(|v| v == "true" || v == "1")
+    {
         return true;
     }
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0"))
+        .is_some_and(|ua| {
+            ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0")
+        })
 }
 
 fn custom_group_doc() -> ApiGroup {
     let versions: Vec<GroupVersionForDiscovery> = CUSTOM_VERSIONS
         .iter()
-        .map(|v| GroupVersionForDiscovery { group_version: format!("{CUSTOM_GROUP}/{v}"), version: v.to_string() })
+        .map(|v| GroupVersionForDiscovery {
+            group_version: format!("{CUSTOM_GROUP}/{v}"),
+            version: v.to_string(),
+        })
         .collect();
-    ApiGroup { kind: None, api_version: None, name: CUSTOM_GROUP.into(), preferred_version: versions[0].clone(), versions }
+    ApiGroup {
+        kind: None,
+        api_version: None,
+        name: CUSTOM_GROUP.into(),
+        preferred_version: versions[0].clone(),
+        versions,
+    }
 }
 
-async fn api_group_list(State(state): State<ApiState>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn api_group_list(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let mut groups = Vec::new();
     if !state.rules.custom.is_empty() {
         groups.push(custom_group_doc());
     }
-    json_body(&ApiGroupList { kind: "APIGroupList", api_version: "v1", groups }, wants_pretty(&headers, &params))
+    json_body(
+        &ApiGroupList {
+            kind: "APIGroupList",
+            api_version: "v1",
+            groups,
+        },
+        wants_pretty(&headers, &params),
+    )
 }
 
-async fn custom_group(State(state): State<ApiState>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn custom_group(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     if state.rules.custom.is_empty() {
         return ApiError::RouteNotFound.into_response();
     }
-    let group = ApiGroup { kind: Some("APIGroup"), api_version: Some("v1"), ..custom_group_doc() };
+    let group = ApiGroup {
+        kind: Some("APIGroup"),
+        api_version: Some("v1"),
+        ..custom_group_doc()
+    };
     json_body(&group, wants_pretty(&headers, &params))
 }
 
-fn check_version(state: &ApiState, method: &Method, version: &str) -> Result<&'static str, ApiError> {
-    let version = CUSTOM_VERSIONS.iter().find(|v| **v == version).ok_or(ApiError::RouteNotFound)?;
+fn check_version(
+    state: &ApiState,
+    method: &Method,
+    version: &str,
+) -> Result<&'static str, ApiError> {
+    let version = CUSTOM_VERSIONS
+        .iter()
+        .find(|v| **v == version)
+        .ok_or(ApiError::RouteNotFound)?;
     if state.rules.custom.is_empty() {
         return Err(ApiError::RouteNotFound);
     }
@@ -182,7 +278,10 @@ async fn custom_resources(
 ) -> Result<Response, ApiError> {
     let version = check_version(&state, &method, &version)?;
     let registry = state.registry.load();
-    Ok(json_body(&custom_resource_list(&registry, version), wants_pretty(&headers, &params)))
+    Ok(json_body(
+        &custom_resource_list(&registry, version),
+        wants_pretty(&headers, &params),
+    ))
 }
 
 /// The `APIResourceList` of custom metrics: one entry per registered key (§5.2).
@@ -198,7 +297,12 @@ pub fn custom_resource_list(registry: &Registry, version: &str) -> ApiResourceLi
             verbs: vec!["get"],
         })
         .collect();
-    ApiResourceList { kind: "APIResourceList", api_version: "v1", group_version: format!("{CUSTOM_GROUP}/{version}"), resources }
+    ApiResourceList {
+        kind: "APIResourceList",
+        api_version: "v1",
+        group_version: format!("{CUSTOM_GROUP}/{version}"),
+        resources,
+    }
 }
 
 async fn custom_metric(
@@ -227,19 +331,38 @@ async fn custom_metric(
                     selector: selector.clone(),
                 })
                 .collect();
-            json_body(&MetricValueList { kind: "MetricValueList", api_version: "custom.metrics.k8s.io/v1beta1", metadata: ListMeta {}, items }, pretty)
+            json_body(
+                &MetricValueList {
+                    kind: "MetricValueList",
+                    api_version: "custom.metrics.k8s.io/v1beta1",
+                    metadata: ListMeta {},
+                    items,
+                },
+                pretty,
+            )
         }
         _ => {
             let items = items
                 .into_iter()
                 .map(|(object, value)| MetricValueV1Beta2 {
                     described_object: object,
-                    metric: MetricIdentifier { name: request.metric.to_string(), selector: selector.clone() },
+                    metric: MetricIdentifier {
+                        name: request.metric.to_string(),
+                        selector: selector.clone(),
+                    },
                     timestamp: timestamp.clone(),
                     value: value.to_string(),
                 })
                 .collect();
-            json_body(&MetricValueList { kind: "MetricValueList", api_version: "custom.metrics.k8s.io/v1beta2", metadata: ListMeta {}, items }, pretty)
+            json_body(
+                &MetricValueList {
+                    kind: "MetricValueList",
+                    api_version: "custom.metrics.k8s.io/v1beta2",
+                    metadata: ListMeta {},
+                    items,
+                },
+                pretty,
+            )
         }
     })
 }
@@ -269,17 +392,23 @@ impl CustomRequest {
         let (namespace, resource, name, metric) = match segments.as_slice() {
             ["namespaces", ns, "metrics", metric] => (None, "namespaces", *ns, *metric),
             ["namespaces", ns, resource, name, metric] => (Some(*ns), *resource, *name, *metric),
-            ["namespaces", _, _] => return Err(ApiError::BadRequest("invalid request path".into())),
+            ["namespaces", _, _] => {
+                return Err(ApiError::BadRequest("invalid request path".into()));
+            }
             ["namespaces", ..] => return Err(ApiError::RouteNotFound),
             [resource, name, metric] => (None, *resource, *name, *metric),
             _ => return Err(ApiError::RouteNotFound),
         };
-        if [resource, name, metric].iter().any(|s| s.is_empty()) || namespace.is_some_and(str::is_empty) {
+        if [resource, name, metric].iter().any(|s| s.is_empty())
+            || namespace.is_some_and(str::is_empty)
+        {
             return Err(ApiError::RouteNotFound);
         }
         let label_selector = params.get("labelSelector").cloned().unwrap_or_default();
         LabelSelector::parse(&label_selector).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let (metric_selector, metric_selector_error) = match LabelSelector::parse(params.get("metricLabelSelector").map_or("", String::as_str)) {
+        let (metric_selector, metric_selector_error) = match LabelSelector::parse(
+            params.get("metricLabelSelector").map_or("", String::as_str),
+        ) {
             Ok(s) => (s, None),
             Err(e) => (LabelSelector::everything(), Some(e.to_string())),
         };
@@ -288,9 +417,13 @@ impl CustomRequest {
             let wanted = field_selector
                 .strip_prefix("metadata.name=")
                 .map(|v| v.trim_start_matches('='))
-                .ok_or_else(|| ApiError::BadRequest(format!("field label not supported: {field_selector}")))?;
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!("field label not supported: {field_selector}"))
+                })?;
             if name.as_deref().is_some_and(|n| n != wanted) {
-                return Err(ApiError::BadRequest("fieldSelector metadata.name doesn't match requested name".into()));
+                return Err(ApiError::BadRequest(
+                    "fieldSelector metadata.name doesn't match requested name".into(),
+                ));
             }
         }
         Ok(CustomRequest {
@@ -317,21 +450,43 @@ impl CustomRequest {
     }
 
     fn not_found(&self) -> ApiError {
-        ApiError::MetricNotFound { metric: self.metric.to_string(), resource: self.resource.to_string() }
+        ApiError::MetricNotFound {
+            metric: self.metric.to_string(),
+            resource: self.resource.to_string(),
+        }
     }
 }
 
 /// Looks the metric up, lists objects, runs the query and pairs samples with objects.
-pub async fn custom_values(state: &ApiState, registry: &Registry, request: &CustomRequest) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
+pub async fn custom_values(
+    state: &ApiState,
+    registry: &Registry,
+    request: &CustomRequest,
+) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
     if let Some(message) = &request.metric_selector_error {
         return Err(ApiError::Plain(message.clone()));
     }
-    let info: ResourceInfo = state.mapper.resolve(&request.resource.group, &request.resource.resource).ok_or_else(|| request.not_found())?;
-    let scope = if request.namespace.is_some() { Scope::Namespaced } else { Scope::Cluster };
-    let key = CustomMetricInfo { group_resource: info.group_resource.clone(), scope, metric: request.metric.clone() };
+    let info: ResourceInfo = state
+        .mapper
+        .resolve(&request.resource.group, &request.resource.resource)
+        .ok_or_else(|| request.not_found())?;
+    let scope = if request.namespace.is_some() {
+        Scope::Namespaced
+    } else {
+        Scope::Cluster
+    };
+    let key = CustomMetricInfo {
+        group_resource: info.group_resource.clone(),
+        scope,
+        metric: request.metric.clone(),
+    };
     // Looked up before listing objects: an unknown metric costs no LIST (the reference lists first).
     let registration = registry.custom(&key).ok_or_else(|| request.not_found())?;
-    let rule = state.rules.custom.get(registration.rule).ok_or_else(|| request.not_found())?;
+    let rule = state
+        .rules
+        .custom
+        .get(registration.rule)
+        .ok_or_else(|| request.not_found())?;
     let names = match &request.name {
         Some(name) => vec![name.clone()],
         None => list_objects(state, registry, &info, request).await?,
@@ -350,7 +505,10 @@ pub async fn custom_values(state: &ApiState, registry: &Registry, request: &Cust
         tracing::warn!(metric = %request.metric, rule = %rule.id, error = %e, "unable to build query");
         request.not_found()
     })?;
-    let resource_label = rule.converter.label_for_resource(&info.group_resource, state.mapper.as_ref()).map_err(|_| request.not_found())?;
+    let resource_label = rule
+        .converter
+        .label_for_resource(&info.group_resource, state.mapper.as_ref())
+        .map_err(|_| request.not_found())?;
     let samples = match state.prometheus.query(&query, SystemTime::now()).await {
         Ok(QueryResult::Vector(samples)) => samples,
         Ok(other) => {
@@ -370,7 +528,9 @@ pub async fn custom_values(state: &ApiState, registry: &Registry, request: &Cust
     }
     let mut items = Vec::new();
     for name in &names {
-        let Some(&value) = by_name.get(name.as_str()) else { continue };
+        let Some(&value) = by_name.get(name.as_str()) else {
+            continue;
+        };
         let Some(quantity) = Quantity::from_f64(value, Format::DecimalSI) else {
             // NaN / ±Inf is not a number the HPA may act on: the object has no value.
             tracing::warn!(metric = %request.metric, object = %name, value, "sample is not a finite number, omitted");
@@ -387,12 +547,21 @@ pub async fn custom_values(state: &ApiState, registry: &Registry, request: &Cust
     if let Some(name) = &request.name
         && items.is_empty()
     {
-        return Err(ApiError::MetricNotFoundFor { metric: request.metric.to_string(), resource: request.resource.to_string(), name: name.clone() });
+        return Err(ApiError::MetricNotFoundFor {
+            metric: request.metric.to_string(),
+            resource: request.resource.to_string(),
+            name: name.clone(),
+        });
     }
     Ok(items)
 }
 
-async fn list_objects(state: &ApiState, registry: &Registry, info: &ResourceInfo, request: &CustomRequest) -> Result<Vec<String>, ApiError> {
+async fn list_objects(
+    state: &ApiState,
+    registry: &Registry,
+    info: &ResourceInfo,
+    request: &CustomRequest,
+) -> Result<Vec<String>, ApiError> {
     match &state.objects {
         Objects::Kube(kube) => kube.list_names(info, request.namespace.as_deref(), &request.label_selector).await.map_err(|e| {
             tracing::warn!(resource = %info.group_resource, error = %e, "unable to list matching resource names");
@@ -423,7 +592,11 @@ async fn ready(State(state): State<ApiState>) -> Response {
     if synced {
         "ok".into_response()
     } else {
-        (StatusCode::INTERNAL_SERVER_ERROR, "[-]discovery failed: no successful series discovery yet\nreadyz check failed\n").into_response()
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "[-]discovery failed: no successful series discovery yet\nreadyz check failed\n",
+        )
+            .into_response()
     }
 }
 
@@ -445,7 +618,11 @@ async fn not_found(State(state): State<ApiState>, request: Request) -> Response 
         paths.push("/apis/custom.metrics.k8s.io/v1beta2");
     }
     paths.sort();
-    (StatusCode::NOT_FOUND, json_body(&serde_json::json!({ "paths": paths }), true)).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        json_body(&serde_json::json!({ "paths": paths }), true),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

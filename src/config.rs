@@ -41,7 +41,10 @@ impl Text {
     }
     #[doc(hidden)]
     pub fn for_test(value: &str) -> Self {
-        Text { value: value.to_string(), position: Position::default() }
+        Text {
+            value: value.to_string(),
+            position: Position::default(),
+        }
     }
 }
 
@@ -52,7 +55,10 @@ impl<'de> Deserialize<'de> for Text {
         Ok(match spanned {
             Some(s) => Text {
                 value: s.value.unwrap_or_default(),
-                position: Position { line: s.referenced.line(), column: s.referenced.column() },
+                position: Position {
+                    line: s.referenced.line(),
+                    column: s.referenced.column(),
+                },
             },
             None => Text::default(),
         })
@@ -64,7 +70,11 @@ impl<'de> Deserialize<'de> for Text {
 pub struct Config {
     #[serde(default, deserialize_with = "null_as_default")]
     pub rules: Vec<DiscoveryRule>,
-    #[serde(default, rename = "externalRules", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "externalRules",
+        deserialize_with = "null_as_default"
+    )]
     pub external_rules: Vec<DiscoveryRule>,
     /// `None` when absent or null: metrics.k8s.io is served only when this is `Some` (§2.2).
     #[serde(default, rename = "resourceRules")]
@@ -76,7 +86,11 @@ pub struct Config {
 pub struct DiscoveryRule {
     #[serde(default, rename = "seriesQuery")]
     pub series_query: Text,
-    #[serde(default, rename = "seriesFilters", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "seriesFilters",
+        deserialize_with = "null_as_default"
+    )]
     pub series_filters: Vec<RegexFilter>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub resources: ResourceMapping,
@@ -109,7 +123,11 @@ pub struct ResourceMapping {
 
 impl Default for ResourceMapping {
     fn default() -> Self {
-        ResourceMapping { template: Text::default(), overrides: BTreeMap::new(), namespaced: true }
+        ResourceMapping {
+            template: Text::default(),
+            overrides: BTreeMap::new(),
+            namespaced: true,
+        }
     }
 }
 
@@ -159,7 +177,9 @@ fn default_true() -> bool {
     true
 }
 
-fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -223,10 +243,18 @@ impl Config {
         let config: Config = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
             let position = e
                 .location()
-                .map(|l| Position { line: l.line(), column: l.column() })
+                .map(|l| Position {
+                    line: l.line(),
+                    column: l.column(),
+                })
                 .unwrap_or_default();
             let message = strip_location(&e.to_string());
-            ConfigError { file: path.to_path_buf(), field: field_at(text, position), position, message }
+            ConfigError {
+                file: path.to_path_buf(),
+                field: field_at(text, position),
+                position,
+                message,
+            }
         })?;
         config.validate(path)?;
         Ok(config)
@@ -234,11 +262,19 @@ impl Config {
 
     /// Structural checks that do not need regex or template knowledge (§2.3).
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        for (section, rules) in [("rules", &self.rules), ("externalRules", &self.external_rules)] {
+        for (section, rules) in [
+            ("rules", &self.rules),
+            ("externalRules", &self.external_rules),
+        ] {
             for (i, rule) in rules.iter().enumerate() {
                 for (j, filter) in rule.series_filters.iter().enumerate() {
                     let field = format!("{section}[{i}].seriesFilters[{j}]");
-                    let error = |position, message: String| ConfigError { file: path.to_path_buf(), position, field: field.clone(), message };
+                    let error = |position, message: String| ConfigError {
+                        file: path.to_path_buf(),
+                        position,
+                        field: field.clone(),
+                        message,
+                    };
                     match (&filter.is, &filter.is_not) {
                         (Some(is), Some(is_not)) => {
                             return Err(error(
@@ -276,7 +312,10 @@ fn strip_location(message: &str) -> String {
         None => message,
     };
     // The library's hint about its own options means nothing to someone editing a rules file.
-    let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message);
+    let message = message
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(message);
     match message.strip_prefix("duplicate mapping key: ") {
         Some(key) => format!("field {key} already set (duplicate key)"),
         None => message.to_string(),
@@ -289,7 +328,10 @@ fn field_at(text: &str, position: Position) -> String {
         return String::new();
     }
     let lines: Vec<&str> = text.lines().collect();
-    let Some(target) = (position.line as usize).checked_sub(1).filter(|&i| i < lines.len()) else {
+    let Some(target) = (position.line as usize)
+        .checked_sub(1)
+        .filter(|&i| i < lines.len())
+    else {
         return String::new();
     };
     // (indent, key, index of the current item when the key holds a sequence)
@@ -301,7 +343,10 @@ fn field_at(text: &str, position: Position) -> String {
         }
         let mut indent = line.len() - trimmed.len();
         let mut content = trimmed;
-        if let Some(rest) = content.strip_prefix("- ").or_else(|| (content == "-").then_some("")) {
+        if let Some(rest) = content
+            .strip_prefix("- ")
+            .or_else(|| (content == "-").then_some(""))
+        {
             while path.last().is_some_and(|(i, _, _)| *i > indent) {
                 path.pop();
             }
@@ -311,7 +356,9 @@ fn field_at(text: &str, position: Position) -> String {
             indent += 2;
             content = rest;
         }
-        let Some((key, _)) = content.split_once(':') else { continue };
+        let Some((key, _)) = content.split_once(':') else {
+            continue;
+        };
         let key = key.trim().trim_matches(['"', '\'']).to_string();
         path.retain(|(i, _, _)| *i < indent);
         path.push((indent, key, None));
@@ -340,6 +387,12 @@ pub fn generate_default(label_prefix: &str, rate_interval: PromDuration) -> Stri
             r#"'{namespace!="",__name__!~"^container_.*"}'"#,
             &format!(r#"'{{{label_prefix}namespace!="",__name__!~"^container_.*"}}'"#),
         )
-        .replace("template: <<.Resource>>", &format!("template: {label_prefix}<<.Resource>>"))
-        .replace("containerLabel: container", &format!("containerLabel: {label_prefix}container"))
+        .replace(
+            "template: <<.Resource>>",
+            &format!("template: {label_prefix}<<.Resource>>"),
+        )
+        .replace(
+            "containerLabel: container",
+            &format!("containerLabel: {label_prefix}container"),
+        )
 }

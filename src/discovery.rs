@@ -75,22 +75,39 @@ impl Registry {
     }
 
     /// Objects of a resource seen in series (standalone mode), with the series' labels.
-    pub fn objects(&self, resource: &GroupResource) -> impl Iterator<Item = (&SeenObject, &BTreeMap<String, String>)> {
-        self.objects.get(resource).into_iter().flat_map(|m| m.iter())
+    pub fn objects(
+        &self,
+        resource: &GroupResource,
+    ) -> impl Iterator<Item = (&SeenObject, &BTreeMap<String, String>)> {
+        self.objects
+            .get(resource)
+            .into_iter()
+            .flat_map(|m| m.iter())
     }
 
     /// Registers custom metrics from series, rule by rule in config order (§4.3): the last rule
     /// (then the last series) to produce a key wins; each collision is counted and logged.
-    pub fn build_custom(&mut self, rules: &[CompiledRule], series: &HashMap<String, Vec<Series>>, mapper: &dyn ResourceMapper, collect_objects: bool) {
+    pub fn build_custom(
+        &mut self,
+        rules: &[CompiledRule],
+        series: &HashMap<String, Vec<Series>>,
+        mapper: &dyn ResourceMapper,
+        collect_objects: bool,
+    ) {
         self.custom.clear();
         self.objects.clear();
         self.collisions = 0;
         let mut count = 0;
         for (index, rule) in rules.iter().enumerate() {
-            let Some(list) = series.get(&rule.series_query) else { continue };
+            let Some(list) = series.get(&rule.series_query) else {
+                continue;
+            };
             count += list.len();
             let mut label_cache: HashMap<&str, Option<GroupResource>> = HashMap::new();
-            let namespace_label = rule.converter.label_for_resource(&GroupResource::core("namespaces"), mapper).ok();
+            let namespace_label = rule
+                .converter
+                .label_for_resource(&GroupResource::core("namespaces"), mapper)
+                .ok();
             for s in list {
                 if !rule.keeps_series(&s.name) {
                     continue;
@@ -104,11 +121,26 @@ impl Registry {
                         .entry(label.as_str())
                         .or_insert_with(|| rule.converter.resource_for_label(label, mapper))
                         .clone();
-                    let Some(group_resource) = resource else { continue };
+                    let Some(group_resource) = resource else {
+                        continue;
+                    };
                     if collect_objects {
-                        let namespace = namespace_label.as_deref().filter(|_| Scope::for_registered_resource(&group_resource).is_namespaced()).and_then(|l| s.label(l));
-                        let object = SeenObject { namespace: namespace.map(str::to_string), name: value.clone() };
-                        let labels = self.objects.entry(group_resource.clone()).or_default().entry(object).or_default();
+                        let namespace = namespace_label
+                            .as_deref()
+                            .filter(|_| {
+                                Scope::for_registered_resource(&group_resource).is_namespaced()
+                            })
+                            .and_then(|l| s.label(l));
+                        let object = SeenObject {
+                            namespace: namespace.map(str::to_string),
+                            name: value.clone(),
+                        };
+                        let labels = self
+                            .objects
+                            .entry(group_resource.clone())
+                            .or_default()
+                            .entry(object)
+                            .or_default();
                         for (k, v) in &s.labels {
                             labels.entry(k.clone()).or_insert_with(|| v.clone());
                         }
@@ -118,7 +150,10 @@ impl Registry {
                         group_resource,
                         metric: MetricName::new(metric.clone()),
                     };
-                    let registration = Registration { series_name: s.name.clone(), rule: index };
+                    let registration = Registration {
+                        series_name: s.name.clone(),
+                        rule: index,
+                    };
                     if let Some(previous) = self.custom.insert(key.clone(), registration.clone())
                         && previous != registration
                     {
@@ -141,16 +176,30 @@ impl Registry {
     }
 
     /// Registers external metrics by name only; the last rule/series wins (§4.3).
-    pub fn build_external(&mut self, rules: &[CompiledRule], series: &HashMap<String, Vec<Series>>) {
+    pub fn build_external(
+        &mut self,
+        rules: &[CompiledRule],
+        series: &HashMap<String, Vec<Series>>,
+    ) {
         self.external.clear();
         for (index, rule) in rules.iter().enumerate() {
-            let Some(list) = series.get(&rule.series_query) else { continue };
+            let Some(list) = series.get(&rule.series_query) else {
+                continue;
+            };
             for s in list {
                 if !rule.keeps_series(&s.name) {
                     continue;
                 }
-                let Some(metric) = rule.metric_name_for(&s.name) else { continue };
-                self.external.insert(MetricName::new(metric), Registration { series_name: s.name.clone(), rule: index });
+                let Some(metric) = rule.metric_name_for(&s.name) else {
+                    continue;
+                };
+                self.external.insert(
+                    MetricName::new(metric),
+                    Registration {
+                        series_name: s.name.clone(),
+                        rule: index,
+                    },
+                );
             }
         }
         self.external_keys = self.external.keys().cloned().collect();
@@ -217,7 +266,11 @@ pub enum RuleKind {
 }
 
 /// Fetches each distinct `seriesQuery` once, all concurrently; fails if any call fails.
-pub async fn fetch_series(client: &prometheus::Client, rules: &[CompiledRule], start: SystemTime) -> Result<HashMap<String, Vec<Series>>, RelistError> {
+pub async fn fetch_series(
+    client: &prometheus::Client,
+    rules: &[CompiledRule],
+    start: SystemTime,
+) -> Result<HashMap<String, Vec<Series>>, RelistError> {
     let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
     queries.sort();
     queries.dedup();
@@ -227,7 +280,10 @@ pub async fn fetch_series(client: &prometheus::Client, rules: &[CompiledRule], s
     });
     let mut out = HashMap::new();
     for (query, result) in futures_util::future::join_all(calls).await {
-        let series = result.map_err(|source| RelistError { query: query.clone(), source })?;
+        let series = result.map_err(|source| RelistError {
+            query: query.clone(),
+            source,
+        })?;
         out.insert(query, series);
     }
     Ok(out)
@@ -247,7 +303,9 @@ pub async fn relist_once(
         RuleKind::Custom => &rules.custom,
         RuleKind::External => &rules.external,
     };
-    let start = SystemTime::now().checked_sub(options.max_age).unwrap_or(SystemTime::UNIX_EPOCH);
+    let start = SystemTime::now()
+        .checked_sub(options.max_age)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let series = fetch_series(client, list, start).await?;
     let current = handle.load();
     let mut next = Registry::default();
@@ -279,7 +337,14 @@ pub async fn relist_once(
 /// While no run has produced a metric yet (Prometheus down, or up but not yet scraped), it
 /// retries with exponential backoff (1 s doubling, capped at 8 s and at the interval) instead,
 /// so an adapter started before Prometheus serves metrics seconds after they exist.
-pub async fn run(kind: RuleKind, handle: Arc<RegistryHandle>, client: prometheus::Client, rules: Arc<RuleSet>, mapper: Arc<dyn ResourceMapper>, options: Options) {
+pub async fn run(
+    kind: RuleKind,
+    handle: Arc<RegistryHandle>,
+    client: prometheus::Client,
+    rules: Arc<RuleSet>,
+    mapper: Arc<dyn ResourceMapper>,
+    options: Options,
+) {
     const MAX_BACKOFF: Duration = Duration::from_secs(8);
     let mut backoff = Duration::from_secs(1);
     let mut seen_metrics = false;

@@ -93,11 +93,18 @@ impl Kube {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let config = match kubeconfig {
             Some(path) => {
-                let fail = |message: String| Error::Kubeconfig { path: path.display().to_string(), message };
-                let kubeconfig = ::kube::config::Kubeconfig::read_from(path).map_err(|e| fail(e.to_string()))?;
-                ::kube::Config::from_custom_kubeconfig(kubeconfig, &::kube::config::KubeConfigOptions::default())
-                    .await
-                    .map_err(|e| fail(e.to_string()))?
+                let fail = |message: String| Error::Kubeconfig {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let kubeconfig =
+                    ::kube::config::Kubeconfig::read_from(path).map_err(|e| fail(e.to_string()))?;
+                ::kube::Config::from_custom_kubeconfig(
+                    kubeconfig,
+                    &::kube::config::KubeConfigOptions::default(),
+                )
+                .await
+                .map_err(|e| fail(e.to_string()))?
             }
             None => ::kube::Config::incluster().map_err(|e| Error::InCluster(e.to_string()))?,
         };
@@ -105,40 +112,65 @@ impl Kube {
         Ok(Kube { client })
     }
 
-    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str, accept: &str) -> Result<T, Error> {
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        accept: &str,
+    ) -> Result<T, Error> {
         let request = http::Request::get(path)
             .header(http::header::ACCEPT, accept)
             .body(Vec::new())
             .map_err(|e| Error::Client(e.to_string()))?;
-        self.client.request::<T>(request).await.map_err(|source| Error::Request { path: path.to_string(), source })
+        self.client
+            .request::<T>(request)
+            .await
+            .map_err(|source| Error::Request {
+                path: path.to_string(),
+                source,
+            })
     }
 
     /// Every resource the cluster serves, at each group's preferred version, core group first.
     pub async fn discover(&self) -> Result<StaticMapper, Error> {
         let core: ResourceList = self.get("/api/v1", "application/json").await?;
         let groups: GroupList = self.get("/apis", "application/json").await?;
-        let lists = futures_util::future::join_all(
-            groups
-                .groups
-                .iter()
-                .map(|g| async move { (g.name.clone(), self.get::<ResourceList>(&format!("/apis/{}", g.preferred_version.group_version), "application/json").await) }),
-        )
+        let lists = futures_util::future::join_all(groups.groups.iter().map(|g| async move {
+            (
+                g.name.clone(),
+                self.get::<ResourceList>(
+                    &format!("/apis/{}", g.preferred_version.group_version),
+                    "application/json",
+                )
+                .await,
+            )
+        }))
         .await;
         let mut resources = collect(&core, "");
         for (group, list) in lists {
             match list {
                 Ok(list) => resources.extend(collect(&list, &group)),
                 // One broken aggregated API must not hide every other group.
-                Err(e) => tracing::warn!(group = %group, error = %e, "unable to discover API group, skipping"),
+                Err(e) => {
+                    tracing::warn!(group = %group, error = %e, "unable to discover API group, skipping")
+                }
             }
         }
         Ok(StaticMapper::new(resources))
     }
 
     /// Names of the objects matching a label selector, in the order the API server returns them.
-    pub async fn list_names(&self, info: &ResourceInfo, namespace: Option<&str>, label_selector: &str) -> Result<Vec<String>, Error> {
+    pub async fn list_names(
+        &self,
+        info: &ResourceInfo,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<Vec<String>, Error> {
         let gr = &info.group_resource;
-        let prefix = if gr.group.is_empty() { format!("/api/{}", info.version) } else { format!("/apis/{}/{}", gr.group, info.version) };
+        let prefix = if gr.group.is_empty() {
+            format!("/api/{}", info.version)
+        } else {
+            format!("/apis/{}/{}", gr.group, info.version)
+        };
         let mut path = match namespace.filter(|_| info.namespaced) {
             Some(ns) => format!("{prefix}/namespaces/{}/{}", encode(ns), gr.resource),
             None => format!("{prefix}/{}", gr.resource),
@@ -148,7 +180,10 @@ impl Kube {
             path.push_str(&encode(label_selector));
         }
         let list: MetadataList = self
-            .get(&path, "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json")
+            .get(
+                &path,
+                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json",
+            )
             .await?;
         Ok(list.items.into_iter().map(|i| i.metadata.name).collect())
     }
@@ -160,7 +195,11 @@ fn collect(list: &ResourceList, group: &str) -> Vec<ResourceInfo> {
         .iter()
         .filter(|r| !r.name.contains('/'))
         .map(|r| {
-            let singular = if r.singular_name.is_empty() { r.kind.to_ascii_lowercase() } else { r.singular_name.clone() };
+            let singular = if r.singular_name.is_empty() {
+                r.kind.to_ascii_lowercase()
+            } else {
+                r.singular_name.clone()
+            };
             ResourceInfo::new(group, version, &r.name, &singular, &r.kind, r.namespaced)
         })
         .collect()

@@ -13,14 +13,18 @@ use prometheus_adapter::api::{self, ApiState, Objects};
 use prometheus_adapter::config::{self, Config};
 use prometheus_adapter::discovery::{self, RegistryHandle, RuleKind};
 use prometheus_adapter::kube::Kube;
-use prometheus_adapter::model::{parse_go_duration, PromDuration};
+use prometheus_adapter::model::{PromDuration, parse_go_duration};
 use prometheus_adapter::naming::{ResourceMapper, RuleSet, StaticMapper};
 use prometheus_adapter::{prometheus, server};
 
 /// The reference's flags (§6). Unknown flags are errors (exit 2); positional arguments such as
 /// the chart's `/adapter` are ignored.
 #[derive(Parser, Debug)]
-#[command(name = "prometheus-adapter", version, about = "Serves Prometheus metrics through the Kubernetes custom, external and resource metrics APIs")]
+#[command(
+    name = "prometheus-adapter",
+    version,
+    about = "Serves Prometheus metrics through the Kubernetes custom, external and resource metrics APIs"
+)]
 struct Cli {
     #[arg(hide = true)]
     positional: Vec<String>,
@@ -105,36 +109,91 @@ fn go_duration(s: &str) -> Result<Duration, String> {
 
 /// Flags accepted for compatibility and not acted on yet (listed in the README).
 const ACCEPTED_VALUE_FLAGS: &[&str] = &[
-    "tls-cipher-suites", "tls-min-version", "tls-sni-cert-key", "http2-max-streams-per-connection",
-    "authentication-kubeconfig", "authentication-token-webhook-cache-ttl", "client-ca-file",
-    "requestheader-client-ca-file", "requestheader-username-headers", "requestheader-group-headers",
-    "requestheader-extra-headers-prefix", "requestheader-allowed-names", "authorization-kubeconfig",
-    "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl",
-    "authorization-always-allow-paths", "audit-policy-file", "audit-log-path", "audit-log-maxage",
-    "audit-log-maxbackup", "audit-log-maxsize", "audit-log-format", "audit-log-version", "audit-log-mode",
-    "audit-log-batch-buffer-size", "audit-log-batch-max-size", "audit-log-batch-max-wait",
-    "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst", "audit-log-truncate-max-batch-size",
-    "audit-log-truncate-max-event-size", "audit-webhook-config-file", "audit-webhook-initial-backoff",
-    "audit-webhook-batch-initial-backoff", "audit-webhook-version", "audit-webhook-mode",
-    "audit-webhook-batch-buffer-size", "audit-webhook-batch-max-size", "audit-webhook-batch-max-wait",
-    "audit-webhook-batch-throttle-qps", "audit-webhook-batch-throttle-burst",
-    "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "debug-socket-path",
-    "vmodule", "log-flush-frequency", "log-dir", "log-file", "log-file-max-size", "stderrthreshold",
-    "log-backtrace-at", "log-text-split-stream", "log-json-split-stream",
+    "tls-cipher-suites",
+    "tls-min-version",
+    "tls-sni-cert-key",
+    "http2-max-streams-per-connection",
+    "authentication-kubeconfig",
+    "authentication-token-webhook-cache-ttl",
+    "client-ca-file",
+    "requestheader-client-ca-file",
+    "requestheader-username-headers",
+    "requestheader-group-headers",
+    "requestheader-extra-headers-prefix",
+    "requestheader-allowed-names",
+    "authorization-kubeconfig",
+    "authorization-webhook-cache-authorized-ttl",
+    "authorization-webhook-cache-unauthorized-ttl",
+    "authorization-always-allow-paths",
+    "audit-policy-file",
+    "audit-log-path",
+    "audit-log-maxage",
+    "audit-log-maxbackup",
+    "audit-log-maxsize",
+    "audit-log-format",
+    "audit-log-version",
+    "audit-log-mode",
+    "audit-log-batch-buffer-size",
+    "audit-log-batch-max-size",
+    "audit-log-batch-max-wait",
+    "audit-log-batch-throttle-qps",
+    "audit-log-batch-throttle-burst",
+    "audit-log-truncate-max-batch-size",
+    "audit-log-truncate-max-event-size",
+    "audit-webhook-config-file",
+    "audit-webhook-initial-backoff",
+    "audit-webhook-batch-initial-backoff",
+    "audit-webhook-version",
+    "audit-webhook-mode",
+    "audit-webhook-batch-buffer-size",
+    "audit-webhook-batch-max-size",
+    "audit-webhook-batch-max-wait",
+    "audit-webhook-batch-throttle-qps",
+    "audit-webhook-batch-throttle-burst",
+    "audit-webhook-truncate-max-batch-size",
+    "audit-webhook-truncate-max-event-size",
+    "debug-socket-path",
+    "vmodule",
+    "log-flush-frequency",
+    "log-dir",
+    "log-file",
+    "log-file-max-size",
+    "stderrthreshold",
+    "log-backtrace-at",
+    "log-text-split-stream",
+    "log-json-split-stream",
 ];
 const ACCEPTED_BOOL_FLAGS: &[&str] = &[
-    "permit-port-sharing", "permit-address-sharing", "authentication-skip-lookup",
-    "authentication-tolerate-lookup-failure", "audit-log-compress", "audit-log-batch-throttle-enable",
-    "audit-log-truncate-enabled", "audit-webhook-batch-throttle-enable", "audit-webhook-truncate-enabled",
-    "profiling", "contention-profiling", "enable-priority-and-fairness", "logtostderr", "alsologtostderr",
-    "add-dir-header", "skip-headers", "skip-log-headers", "one-output",
+    "permit-port-sharing",
+    "permit-address-sharing",
+    "authentication-skip-lookup",
+    "authentication-tolerate-lookup-failure",
+    "audit-log-compress",
+    "audit-log-batch-throttle-enable",
+    "audit-log-truncate-enabled",
+    "audit-webhook-batch-throttle-enable",
+    "audit-webhook-truncate-enabled",
+    "profiling",
+    "contention-profiling",
+    "enable-priority-and-fairness",
+    "logtostderr",
+    "alsologtostderr",
+    "add-dir-header",
+    "skip-headers",
+    "skip-log-headers",
+    "one-output",
 ];
 
 fn command() -> clap::Command {
     // pflag lets a flag repeat; the last value wins.
     let mut cmd = Cli::command().args_override_self(true);
     for name in ACCEPTED_VALUE_FLAGS {
-        cmd = cmd.arg(clap::Arg::new(*name).long(*name).hide(true).action(ArgAction::Append));
+        cmd = cmd.arg(
+            clap::Arg::new(*name)
+                .long(*name)
+                .hide(true)
+                .action(ArgAction::Append),
+        );
     }
     for name in ACCEPTED_BOOL_FLAGS {
         cmd = cmd.arg(
@@ -166,7 +225,10 @@ fn main() {
         Err(e) => e.exit(),
     };
     init_logging(cli.verbosity, &cli.logging_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("unable to start the runtime: {e}");
@@ -183,7 +245,10 @@ fn main() {
 
 fn config_gen(args: &[String]) -> i32 {
     #[derive(Parser)]
-    #[command(name = "config-gen", about = "Print the reference's legacy default rules file")]
+    #[command(
+        name = "config-gen",
+        about = "Print the reference's legacy default rules file"
+    )]
     struct ConfigGen {
         /// Prefix expected on resource labels.
         #[arg(long, default_value = "")]
@@ -203,7 +268,10 @@ fn config_gen(args: &[String]) -> i32 {
             return 1;
         }
     };
-    print!("{}", config::generate_default(&parsed.label_prefix, interval));
+    print!(
+        "{}",
+        config::generate_default(&parsed.label_prefix, interval)
+    );
     0
 }
 
@@ -215,9 +283,13 @@ fn init_logging(verbosity: u8, format: &str) {
         6..=7 => "info,prometheus_adapter=debug,prometheus=debug",
         _ => "trace,hyper=info,h2=info,rustls=info,tower=info",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directive));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directive));
     use std::io::IsTerminal as _;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if format == "json" {
         builder.json().init();
     } else {
@@ -230,36 +302,69 @@ fn non_empty(s: &str) -> Option<PathBuf> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let max_age = if cli.metrics_max_age.is_zero() { cli.metrics_relist_interval } else { cli.metrics_max_age };
+    let max_age = if cli.metrics_max_age.is_zero() {
+        cli.metrics_relist_interval
+    } else {
+        cli.metrics_max_age
+    };
     let client = build_prometheus_client(&cli).context("unable to construct Prometheus client")?;
 
     if cli.config.is_empty() {
-        anyhow::bail!("unable to load metrics discovery config: no metrics discovery configuration file specified (make sure to use --config)");
+        anyhow::bail!(
+            "unable to load metrics discovery config: no metrics discovery configuration file specified (make sure to use --config)"
+        );
     }
     let config_path = PathBuf::from(&cli.config);
     let config = Config::load(&config_path).context("unable to load metrics discovery config")?;
     if !config.rules.is_empty() && max_age < cli.metrics_relist_interval {
-        anyhow::bail!("unable to construct custom metrics provider: max age must not be less than relist interval");
+        anyhow::bail!(
+            "unable to construct custom metrics provider: max age must not be less than relist interval"
+        );
     }
 
-    let (mapper, objects, standalone): (Arc<dyn ResourceMapper>, Objects, bool) = match connect_kube(&cli).await? {
-        Some(kube) => {
-            let mapper = kube.discover().await.context("unable to construct RESTMapper")?;
-            tracing::info!(resources = mapper.resources().len(), "resolved API resources through discovery");
-            (Arc::new(mapper), Objects::Kube(Arc::new(kube)), false)
-        }
-        None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
-    };
+    let (mapper, objects, standalone): (Arc<dyn ResourceMapper>, Objects, bool) =
+        match connect_kube(&cli).await? {
+            Some(kube) => {
+                let mapper = kube
+                    .discover()
+                    .await
+                    .context("unable to construct RESTMapper")?;
+                tracing::info!(
+                    resources = mapper.resources().len(),
+                    "resolved API resources through discovery"
+                );
+                (Arc::new(mapper), Objects::Kube(Arc::new(kube)), false)
+            }
+            None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
+        };
     let rules = Arc::new(RuleSet::compile(&config, &config_path, mapper.as_ref())?);
     let registry = Arc::new(RegistryHandle::default());
-    let options = discovery::Options { relist_interval: cli.metrics_relist_interval, max_age, collect_objects: standalone };
-    for (kind, present) in [(RuleKind::Custom, !rules.custom.is_empty()), (RuleKind::External, !rules.external.is_empty())] {
+    let options = discovery::Options {
+        relist_interval: cli.metrics_relist_interval,
+        max_age,
+        collect_objects: standalone,
+    };
+    for (kind, present) in [
+        (RuleKind::Custom, !rules.custom.is_empty()),
+        (RuleKind::External, !rules.external.is_empty()),
+    ] {
         if present {
-            tokio::spawn(discovery::run(kind, registry.clone(), client.clone(), rules.clone(), mapper.clone(), options.clone()));
+            tokio::spawn(discovery::run(
+                kind,
+                registry.clone(),
+                client.clone(),
+                rules.clone(),
+                mapper.clone(),
+                options.clone(),
+            ));
         }
     }
 
-    let default_bind: IpAddr = if standalone { [127, 0, 0, 1].into() } else { [0, 0, 0, 0].into() };
+    let default_bind: IpAddr = if standalone {
+        [127, 0, 0, 1].into()
+    } else {
+        [0, 0, 0, 0].into()
+    };
     let serve_options = server::Options {
         bind_address: cli.bind_address.unwrap_or(default_bind),
         secure_port: cli.secure_port,
@@ -270,7 +375,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let (listener, acceptor) = server::bind(&serve_options).await?;
     tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = rules.custom.len(), external_rules = rules.external.len(), "serving");
-    let router = api::router(ApiState { registry, rules, prometheus: client, mapper, objects });
+    let router = api::router(ApiState {
+        registry,
+        rules,
+        prometheus: client,
+        mapper,
+        objects,
+    });
     server::serve(listener, acceptor, router, shutdown_signal()).await;
     Ok(())
 }
@@ -295,9 +406,12 @@ async fn connect_kube(cli: &Cli) -> anyhow::Result<Option<Kube>> {
 fn build_prometheus_client(cli: &Cli) -> anyhow::Result<prometheus::Client> {
     let verb: prometheus::Verb = cli.prometheus_verb.parse().map_err(anyhow::Error::msg)?;
     if cli.prometheus_auth_incluster && !cli.prometheus_auth_config.is_empty() {
-        anyhow::bail!("may not use both in-cluster auth and an explicit kubeconfig at the same time");
+        anyhow::bail!(
+            "may not use both in-cluster auth and an explicit kubeconfig at the same time"
+        );
     }
-    let url = url::Url::parse(&cli.prometheus_url).with_context(|| format!("invalid --prometheus-url {:?}", cli.prometheus_url))?;
+    let url = url::Url::parse(&cli.prometheus_url)
+        .with_context(|| format!("invalid --prometheus-url {:?}", cli.prometheus_url))?;
     let headers = cli
         .prometheus_header
         .iter()
@@ -362,8 +476,14 @@ mod tests {
     #[test]
     fn the_chart_command_line_parses() {
         let cli = parse(&[
-            "/adapter", "/adapter", "--secure-port=6443", "--cert-dir=/tmp/cert", "--prometheus-url=http://prometheus.default.svc:9090",
-            "--metrics-relist-interval=1m", "--v=4", "--config=/etc/adapter/config.yaml",
+            "/adapter",
+            "/adapter",
+            "--secure-port=6443",
+            "--cert-dir=/tmp/cert",
+            "--prometheus-url=http://prometheus.default.svc:9090",
+            "--metrics-relist-interval=1m",
+            "--v=4",
+            "--config=/etc/adapter/config.yaml",
         ])
         .unwrap();
         assert_eq!(cli.secure_port, 6443);
@@ -391,7 +511,10 @@ mod tests {
     fn unknown_flags_fail_like_pflag() {
         let err = parse(&["adapter", "--no-such-flag"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(parse(&["adapter", "-c", "x"]).is_err(), "the README's -c never existed");
+        assert!(
+            parse(&["adapter", "-c", "x"]).is_err(),
+            "the README's -c never existed"
+        );
         assert!(parse(&["adapter", "--metrics-relist-interval=5"]).is_err());
     }
 }

@@ -20,7 +20,10 @@ pub struct GroupResource {
 
 impl GroupResource {
     pub fn new(group: impl Into<String>, resource: impl Into<String>) -> Self {
-        GroupResource { group: group.into(), resource: resource.into() }
+        GroupResource {
+            group: group.into(),
+            resource: resource.into(),
+        }
     }
 
     pub fn core(resource: impl Into<String>) -> Self {
@@ -65,8 +68,15 @@ impl Scope {
     /// the resource's real scope. Clients reach metrics through that key, so we keep the rule.
     pub fn for_registered_resource(resource: &GroupResource) -> Scope {
         let root = resource.group.is_empty()
-            && matches!(resource.resource.as_str(), "namespaces" | "nodes" | "persistentvolumes");
-        if root { Scope::Cluster } else { Scope::Namespaced }
+            && matches!(
+                resource.resource.as_str(),
+                "namespaces" | "nodes" | "persistentvolumes"
+            );
+        if root {
+            Scope::Cluster
+        } else {
+            Scope::Namespaced
+        }
     }
 }
 
@@ -158,13 +168,23 @@ impl Requirement {
             Operator::Equals | Operator::DoubleEquals | Operator::In => {
                 value.is_some_and(|v| self.values.contains(&v))
             }
-            Operator::NotEquals | Operator::NotIn => value.is_none_or(|v| !self.values.contains(&v)),
+            Operator::NotEquals | Operator::NotIn => {
+                value.is_none_or(|v| !self.values.contains(&v))
+            }
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
             Operator::GreaterThan | Operator::LessThan => {
-                let (Some(v), Some(bound)) = (value, self.values.first()) else { return false };
-                let (Ok(v), Ok(bound)) = (v.parse::<i64>(), bound.parse::<i64>()) else { return false };
-                if self.operator == Operator::GreaterThan { v > bound } else { v < bound }
+                let (Some(v), Some(bound)) = (value, self.values.first()) else {
+                    return false;
+                };
+                let (Ok(v), Ok(bound)) = (v.parse::<i64>(), bound.parse::<i64>()) else {
+                    return false;
+                };
+                if self.operator == Operator::GreaterThan {
+                    v > bound
+                } else {
+                    v < bound
+                }
             }
         }
     }
@@ -176,11 +196,23 @@ impl fmt::Display for Requirement {
             Operator::Exists => write!(f, "{}", self.key),
             Operator::DoesNotExist => write!(f, "!{}", self.key),
             Operator::In | Operator::NotIn => {
-                write!(f, "{} {} ({})", self.key, self.operator.as_str(), self.values.join(","))
+                write!(
+                    f,
+                    "{} {} ({})",
+                    self.key,
+                    self.operator.as_str(),
+                    self.values.join(",")
+                )
             }
             Operator::GreaterThan => write!(f, "{}>{}", self.key, self.values.join(",")),
             Operator::LessThan => write!(f, "{}<{}", self.key, self.values.join(",")),
-            _ => write!(f, "{}{}{}", self.key, self.operator.as_str(), self.values.join(",")),
+            _ => write!(
+                f,
+                "{}{}{}",
+                self.key,
+                self.operator.as_str(),
+                self.values.join(",")
+            ),
         }
     }
 }
@@ -218,7 +250,10 @@ impl LabelSelector {
 
     /// Parses the selector grammar of Kubernetes' `labels.Parse`, with its key and value validation.
     pub fn parse(input: &str) -> Result<Self, SelectorError> {
-        let mut lexer = Lexer { chars: input.chars().collect(), pos: 0 };
+        let mut lexer = Lexer {
+            chars: input.chars().collect(),
+            pos: 0,
+        };
         let mut requirements = Vec::new();
         if lexer.peek_token().is_none() {
             return Ok(LabelSelector::default());
@@ -229,11 +264,16 @@ impl LabelSelector {
                 None => break,
                 Some(Token::Comma) => {
                     if lexer.peek_token().is_none() {
-                        return Err(SelectorError("found '', expected: identifier after ','".into()));
+                        return Err(SelectorError(
+                            "found '', expected: identifier after ','".into(),
+                        ));
                     }
                 }
                 Some(other) => {
-                    return Err(SelectorError(format!("found '{}', expected: ',' or 'end of string'", other.text())));
+                    return Err(SelectorError(format!(
+                        "found '{}', expected: ',' or 'end of string'",
+                        other.text()
+                    )));
                 }
             }
         }
@@ -345,17 +385,37 @@ fn parse_requirement(lexer: &mut Lexer) -> Result<Requirement, SelectorError> {
     let (key, does_not_exist) = match first {
         Some(Token::Bang) => match lexer.next_token() {
             Some(Token::Ident(key)) => (key, true),
-            other => return Err(SelectorError(format!("found '{}', expected: identifier", text_of(other)))),
+            other => {
+                return Err(SelectorError(format!(
+                    "found '{}', expected: identifier",
+                    text_of(other)
+                )));
+            }
         },
         Some(Token::Ident(key)) => (key, false),
-        other => return Err(SelectorError(format!("found '{}', expected: !, identifier, or 'end of string'", text_of(other)))),
+        other => {
+            return Err(SelectorError(format!(
+                "found '{}', expected: !, identifier, or 'end of string'",
+                text_of(other)
+            )));
+        }
     };
     validate_key(&key)?;
     if does_not_exist {
-        return Ok(Requirement { key, operator: Operator::DoesNotExist, values: vec![] });
+        return Ok(Requirement {
+            key,
+            operator: Operator::DoesNotExist,
+            values: vec![],
+        });
     }
     let operator = match lexer.peek_token() {
-        None | Some(Token::Comma) => return Ok(Requirement { key, operator: Operator::Exists, values: vec![] }),
+        None | Some(Token::Comma) => {
+            return Ok(Requirement {
+                key,
+                operator: Operator::Exists,
+                values: vec![],
+            });
+        }
         Some(Token::Equals) => Operator::Equals,
         Some(Token::DoubleEquals) => Operator::DoubleEquals,
         Some(Token::NotEquals) => Operator::NotEquals,
@@ -391,12 +451,22 @@ fn parse_requirement(lexer: &mut Lexer) -> Result<Requirement, SelectorError> {
                         }
                         break;
                     }
-                    other => return Err(SelectorError(format!("found '{}', expected: ',', ')' or identifier", text_of(other)))),
+                    other => {
+                        return Err(SelectorError(format!(
+                            "found '{}', expected: ',', ')' or identifier",
+                            text_of(other)
+                        )));
+                    }
                 }
                 match lexer.next_token() {
                     Some(Token::Comma) => {}
                     Some(Token::Close) => break,
-                    other => return Err(SelectorError(format!("found '{}', expected: ',' or ')'", text_of(other)))),
+                    other => {
+                        return Err(SelectorError(format!(
+                            "found '{}', expected: ',' or ')'",
+                            text_of(other)
+                        )));
+                    }
                 }
             }
         }
@@ -407,18 +477,31 @@ fn parse_requirement(lexer: &mut Lexer) -> Result<Requirement, SelectorError> {
             }
             // `k=` selects an empty value.
             None | Some(Token::Comma) => values.push(String::new()),
-            Some(other) => return Err(SelectorError(format!("found '{}', expected: identifier", other.text()))),
+            Some(other) => {
+                return Err(SelectorError(format!(
+                    "found '{}', expected: identifier",
+                    other.text()
+                )));
+            }
         },
     }
     for value in &values {
         validate_value(&key, value)?;
-        if matches!(operator, Operator::GreaterThan | Operator::LessThan) && value.parse::<i64>().is_err() {
-            return Err(SelectorError(format!("for 'Gt', 'Lt' operators, the value must be an integer: {value}")));
+        if matches!(operator, Operator::GreaterThan | Operator::LessThan)
+            && value.parse::<i64>().is_err()
+        {
+            return Err(SelectorError(format!(
+                "for 'Gt', 'Lt' operators, the value must be an integer: {value}"
+            )));
         }
     }
     values.sort();
     values.dedup();
-    Ok(Requirement { key, operator, values })
+    Ok(Requirement {
+        key,
+        operator,
+        values,
+    })
 }
 
 fn text_of(token: Option<Token>) -> String {
@@ -431,7 +514,9 @@ fn is_name_part(s: &str) -> bool {
         && bytes.len() <= 63
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 fn is_dns_subdomain(s: &str) -> bool {
@@ -441,7 +526,8 @@ fn is_dns_subdomain(s: &str) -> bool {
             !b.is_empty()
                 && b[0].is_ascii_alphanumeric()
                 && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         })
 }
 
@@ -483,7 +569,10 @@ mod tests {
 
     #[track_caller]
     fn check_err(input: &str) {
-        assert!(LabelSelector::parse(input).is_err(), "{input:?} should not parse");
+        assert!(
+            LabelSelector::parse(input).is_err(),
+            "{input:?} should not parse"
+        );
     }
 
     #[test]
@@ -528,15 +617,28 @@ mod tests {
             ("", true),
         ];
         for (selector, expect) in cases {
-            assert_eq!(LabelSelector::parse(selector).unwrap().matches_map(&labels), expect, "{selector}");
+            assert_eq!(
+                LabelSelector::parse(selector).unwrap().matches_map(&labels),
+                expect,
+                "{selector}"
+            );
         }
     }
 
     #[test]
     fn group_resource_displays_like_kubernetes() {
-        assert_eq!(GroupResource::parse_segment("deployments.apps").to_string(), "deployments.apps");
-        assert_eq!(GroupResource::parse_segment("pods"), GroupResource::core("pods"));
-        assert_eq!(GroupResource::parse_segment("x.custom.io.k8s").group, "custom.io.k8s");
+        assert_eq!(
+            GroupResource::parse_segment("deployments.apps").to_string(),
+            "deployments.apps"
+        );
+        assert_eq!(
+            GroupResource::parse_segment("pods"),
+            GroupResource::core("pods")
+        );
+        assert_eq!(
+            GroupResource::parse_segment("x.custom.io.k8s").group,
+            "custom.io.k8s"
+        );
     }
 }
 
@@ -603,16 +705,29 @@ impl PromDuration {
             let unit = &rest[..unit_len];
             if unit_len == 0 {
                 let bad = rest.chars().next().map(String::from).unwrap_or_default();
-                return Err(if bad.is_empty() { invalid() } else { DurationError::UnknownUnit { unit: bad, input: input.into() } });
+                return Err(if bad.is_empty() {
+                    invalid()
+                } else {
+                    DurationError::UnknownUnit {
+                        unit: bad,
+                        input: input.into(),
+                    }
+                });
             }
             let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
-                return Err(DurationError::UnknownUnit { unit: unit.into(), input: input.into() });
+                return Err(DurationError::UnknownUnit {
+                    unit: unit.into(),
+                    input: input.into(),
+                });
             };
             if index < last_unit {
                 return Err(invalid());
             }
             last_unit = index + 1;
-            total = number.checked_mul(UNITS[index].1).and_then(|v| total.checked_add(v)).ok_or_else(invalid)?;
+            total = number
+                .checked_mul(UNITS[index].1)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(invalid)?;
             rest = &rest[unit_len..];
         }
         Ok(PromDuration { millis: total })
@@ -626,7 +741,15 @@ impl fmt::Display for PromDuration {
             return f.write_str("0s");
         }
         let mut ms = self.millis;
-        for (unit, size) in [("y", 31_536_000_000u64), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        for (unit, size) in [
+            ("y", 31_536_000_000u64),
+            ("w", 604_800_000),
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+            ("ms", 1),
+        ] {
             if ms >= size {
                 write!(f, "{}{unit}", ms / size)?;
                 ms %= size;
@@ -651,13 +774,19 @@ pub fn parse_go_duration(input: &str) -> Result<std::time::Duration, DurationErr
     }
     let mut nanos: f64 = 0.0;
     while !rest.is_empty() {
-        let num_len = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+        let num_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
         if num_len == 0 {
             return Err(invalid());
         }
         let number: f64 = rest[..num_len].parse().map_err(|_| invalid())?;
         rest = &rest[num_len..];
-        let unit_len = rest.bytes().take_while(|b| !b.is_ascii_digit() && *b != b'.').count();
+        let unit_len = rest
+            .bytes()
+            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
+            .count();
         let unit = &rest[..unit_len];
         let scale = match unit {
             "ns" => 1.0,
@@ -666,8 +795,17 @@ pub fn parse_go_duration(input: &str) -> Result<std::time::Duration, DurationErr
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(DurationError::Invalid(format!("missing unit in duration {input:?}"))),
-            _ => return Err(DurationError::UnknownUnit { unit: unit.into(), input: input.into() }),
+            "" => {
+                return Err(DurationError::Invalid(format!(
+                    "missing unit in duration {input:?}"
+                )));
+            }
+            _ => {
+                return Err(DurationError::UnknownUnit {
+                    unit: unit.into(),
+                    input: input.into(),
+                });
+            }
         };
         nanos += number * scale;
         rest = &rest[unit_len..];
@@ -682,26 +820,61 @@ mod duration_tests {
     /// prometheus/common model.ParseDuration cases (reference §2.6).
     #[test]
     fn parses_prometheus_durations_the_same_as_go() {
-        let ok = [("0", 0), ("5m", 300_000), ("1h30m", 5_400_000), ("1d", 86_400_000), ("1w", 604_800_000), ("100ms", 100), ("1y", 31_536_000_000)];
+        let ok = [
+            ("0", 0),
+            ("5m", 300_000),
+            ("1h30m", 5_400_000),
+            ("1d", 86_400_000),
+            ("1w", 604_800_000),
+            ("100ms", 100),
+            ("1y", 31_536_000_000),
+        ];
         for (input, millis) in ok {
-            assert_eq!(PromDuration::parse(input).unwrap().as_millis(), millis, "{input}");
+            assert_eq!(
+                PromDuration::parse(input).unwrap().as_millis(),
+                millis,
+                "{input}"
+            );
         }
-        let bad = [("", "empty duration string"), ("1.5m", "unknown unit \".\" in duration \"1.5m\""), ("5", "not a valid duration string: \"5\""), ("1m1h", "not a valid duration string: \"1m1h\""), ("-1m", "not a valid duration string: \"-1m\""), ("3x", "unknown unit \"x\" in duration \"3x\"")];
+        let bad = [
+            ("", "empty duration string"),
+            ("1.5m", "unknown unit \".\" in duration \"1.5m\""),
+            ("5", "not a valid duration string: \"5\""),
+            ("1m1h", "not a valid duration string: \"1m1h\""),
+            ("-1m", "not a valid duration string: \"-1m\""),
+            ("3x", "unknown unit \"x\" in duration \"3x\""),
+        ];
         for (input, message) in bad {
-            assert_eq!(PromDuration::parse(input).unwrap_err().to_string(), message, "{input}");
+            assert_eq!(
+                PromDuration::parse(input).unwrap_err().to_string(),
+                message,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn formats_prometheus_durations_the_same_as_go() {
-        for (millis, text) in [(300_000, "5m"), (90_000, "1m30s"), (0, "0s"), (86_400_000, "1d")] {
+        for (millis, text) in [
+            (300_000, "5m"),
+            (90_000, "1m30s"),
+            (0, "0s"),
+            (86_400_000, "1d"),
+        ] {
             assert_eq!(PromDuration::from_millis(millis).to_string(), text);
         }
     }
 
     #[test]
     fn parses_go_durations() {
-        let cases = [("10m0s", 600), ("1m", 60), ("90s", 90), ("1h30m", 5400), ("0", 0), ("1.5h", 5400)];
+        let cases = [
+            ("10m0s", 600),
+            ("1m", 60),
+            ("90s", 90),
+            ("1h30m", 5400),
+            ("0", 0),
+            ("1.5h", 5400),
+        ];
         for (input, secs) in cases {
             assert_eq!(parse_go_duration(input).unwrap().as_secs(), secs, "{input}");
         }

@@ -48,38 +48,71 @@ pub struct ResourceQuery {
 }
 
 impl RuleSet {
-    pub fn compile(config: &Config, file: &Path, mapper: &dyn ResourceMapper) -> Result<RuleSet, ConfigError> {
-        let error = |field: String, position: Position, message: String| ConfigError { file: file.to_path_buf(), position, field, message };
+    pub fn compile(
+        config: &Config,
+        file: &Path,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<RuleSet, ConfigError> {
+        let error = |field: String, position: Position, message: String| ConfigError {
+            file: file.to_path_buf(),
+            position,
+            field,
+            message,
+        };
         let mut custom = Vec::new();
         for (i, rule) in config.rules.iter().enumerate() {
-            custom.push(CompiledRule::compile(rule, &format!("rules[{i}]"), mapper).map_err(|e| error(e.field, e.position, e.message))?);
+            custom.push(
+                CompiledRule::compile(rule, &format!("rules[{i}]"), mapper)
+                    .map_err(|e| error(e.field, e.position, e.message))?,
+            );
         }
         let mut external = Vec::new();
         for (i, rule) in config.external_rules.iter().enumerate() {
-            external.push(CompiledRule::compile(rule, &format!("externalRules[{i}]"), mapper).map_err(|e| error(e.field, e.position, e.message))?);
+            external.push(
+                CompiledRule::compile(rule, &format!("externalRules[{i}]"), mapper)
+                    .map_err(|e| error(e.field, e.position, e.message))?,
+            );
         }
         let resource = match &config.resource_rules {
             None => None,
             Some(rules) => {
-                let compile = |name: &str, rule: &crate::config::ResourceRule| -> Result<ResourceQuery, ConfigError> {
+                let compile = |name: &str,
+                               rule: &crate::config::ResourceRule|
+                 -> Result<ResourceQuery, ConfigError> {
                     let field = format!("resourceRules.{name}");
                     let template = |text: &Text, key: &str| {
                         Template::parse("metrics-query", text.as_str()).map_err(|e| {
-                            error(format!("{field}.{key}"), text.position, format!("unable to parse metrics query template: {e}"))
+                            error(
+                                format!("{field}.{key}"),
+                                text.position,
+                                format!("unable to parse metrics query template: {e}"),
+                            )
                         })
                     };
                     Ok(ResourceQuery {
                         container_query: template(&rule.container_query, "containerQuery")?,
                         node_query: template(&rule.node_query, "nodeQuery")?,
-                        converter: ResourceConverter::compile(&rule.resources, &format!("{field}.resources"), mapper)
-                            .map_err(|e| error(e.field, e.position, e.message))?,
+                        converter: ResourceConverter::compile(
+                            &rule.resources,
+                            &format!("{field}.resources"),
+                            mapper,
+                        )
+                        .map_err(|e| error(e.field, e.position, e.message))?,
                         container_label: rule.container_label.value.clone(),
                     })
                 };
-                Some(ResourceQueries { cpu: compile("cpu", &rules.cpu)?, memory: compile("memory", &rules.memory)?, window: rules.window })
+                Some(ResourceQueries {
+                    cpu: compile("cpu", &rules.cpu)?,
+                    memory: compile("memory", &rules.memory)?,
+                    window: rules.window,
+                })
             }
         };
-        Ok(RuleSet { custom, external, resource })
+        Ok(RuleSet {
+            custom,
+            external,
+            resource,
+        })
     }
 }
 
@@ -115,7 +148,11 @@ struct SeriesFilter {
 }
 
 impl CompiledRule {
-    pub fn compile(rule: &DiscoveryRule, id: &str, mapper: &dyn ResourceMapper) -> Result<CompiledRule, CompileError> {
+    pub fn compile(
+        rule: &DiscoveryRule,
+        id: &str,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<CompiledRule, CompileError> {
         let mut filters = Vec::new();
         for (j, filter) in rule.series_filters.iter().enumerate() {
             let (text, keep_on_match) = match (&filter.is, &filter.is_not) {
@@ -132,16 +169,26 @@ impl CompiledRule {
                     rule.series_query.value, text.value
                 ),
             })?;
-            filters.push(SeriesFilter { regex, keep_on_match });
+            filters.push(SeriesFilter {
+                regex,
+                keep_on_match,
+            });
         }
-        let matches = if rule.name.matches.is_empty() { ".*" } else { rule.name.matches.as_str() };
+        let matches = if rule.name.matches.is_empty() {
+            ".*"
+        } else {
+            rule.name.matches.as_str()
+        };
         let name_regex = Regex::new(matches).map_err(|e| CompileError {
             field: format!("{id}.name.matches"),
             position: rule.name.matches.position,
             message: format!("unable to generate series name filter from name rules: {e}"),
         })?;
         if !rule.name.matches.is_empty() {
-            filters.push(SeriesFilter { regex: name_regex.clone(), keep_on_match: true });
+            filters.push(SeriesFilter {
+                regex: name_regex.clone(),
+                keep_on_match: true,
+            });
         }
         let groups = name_regex.captures_len() - 1;
         let name_as = match (rule.name.as_.as_str(), groups) {
@@ -159,12 +206,16 @@ impl CompiledRule {
             }
             (as_, _) => as_.to_string(),
         };
-        let converter = ResourceConverter::compile(&rule.resources, &format!("{id}.resources"), mapper)?;
-        let metrics_query = Template::parse("metrics-query", rule.metrics_query.as_str()).map_err(|e| CompileError {
-            field: format!("{id}.metricsQuery"),
-            position: rule.metrics_query.position,
-            message: format!("unable to parse metrics query template: {e}"),
-        })?;
+        let converter =
+            ResourceConverter::compile(&rule.resources, &format!("{id}.resources"), mapper)?;
+        let metrics_query =
+            Template::parse("metrics-query", rule.metrics_query.as_str()).map_err(|e| {
+                CompileError {
+                    field: format!("{id}.metricsQuery"),
+                    position: rule.metrics_query.position,
+                    message: format!("unable to parse metrics query template: {e}"),
+                }
+            })?;
         Ok(CompiledRule {
             id: id.to_string(),
             series_query: rule.series_query.value.clone(),
@@ -179,7 +230,9 @@ impl CompiledRule {
 
     /// Whether a series survives `seriesFilters` and the implicit `name.matches` filter (§2.4).
     pub fn keeps_series(&self, series_name: &str) -> bool {
-        self.filters.iter().all(|f| f.regex.is_match(series_name) == f.keep_on_match)
+        self.filters
+            .iter()
+            .all(|f| f.regex.is_match(series_name) == f.keep_on_match)
     }
 
     /// The API metric name of a series: the expansion of `as` over the first match (§2.3).
@@ -195,14 +248,23 @@ impl CompiledRule {
     }
 
     /// PromQL for a custom-metrics request (§3.2, §3.3).
-    pub fn build_query(&self, series_name: &str, request: &QueryRequest<'_>, mapper: &dyn ResourceMapper) -> Result<PromQl, QueryError> {
+    pub fn build_query(
+        &self,
+        series_name: &str,
+        request: &QueryRequest<'_>,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<PromQl, QueryError> {
         let mut matchers = Matchers::default();
         matchers.add_selector(request.metric_selector)?;
         if let Some(namespace) = request.namespace {
-            let label = self.converter.label_for_resource(&GroupResource::core("namespaces"), mapper)?;
+            let label = self
+                .converter
+                .label_for_resource(&GroupResource::core("namespaces"), mapper)?;
             matchers.add_exact(&label, namespace);
         }
-        let resource_label = self.converter.label_for_resource(request.group_resource, mapper)?;
+        let resource_label = self
+            .converter
+            .label_for_resource(request.group_resource, mapper)?;
         matchers.add_names(&resource_label, request.names);
         let mut group_by = vec![resource_label];
         group_by.extend(request.extra_group_by.iter().cloned());
@@ -211,24 +273,46 @@ impl CompiledRule {
 
     /// PromQL for an external-metrics request: selector matchers, then the namespace unless the
     /// rule says `namespaced: false`; no resource matcher and an empty GroupBy (§3.2).
-    pub fn build_external(&self, series_name: &str, namespace: Option<&str>, selector: &LabelSelector, mapper: &dyn ResourceMapper) -> Result<PromQl, QueryError> {
+    pub fn build_external(
+        &self,
+        series_name: &str,
+        namespace: Option<&str>,
+        selector: &LabelSelector,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<PromQl, QueryError> {
         let mut matchers = Matchers::default();
         matchers.add_selector(selector)?;
         if let Some(namespace) = namespace.filter(|ns| self.namespaced && !ns.is_empty()) {
-            let label = self.converter.label_for_resource(&GroupResource::core("namespaces"), mapper)?;
+            let label = self
+                .converter
+                .label_for_resource(&GroupResource::core("namespaces"), mapper)?;
             matchers.add_exact(&label, namespace);
         }
         render(&self.metrics_query, series_name, matchers, vec![])
     }
 }
 
-fn render(template: &Template, series_name: &str, matchers: Matchers, group_by: Vec<String>) -> Result<PromQl, QueryError> {
+fn render(
+    template: &Template,
+    series_name: &str,
+    matchers: Matchers,
+    group_by: Vec<String>,
+) -> Result<PromQl, QueryError> {
     let data = Value::Struct(
         "queryTemplateArgs",
         [
             ("Series", Value::str(series_name)),
             ("LabelMatchers", Value::Str(matchers.joined)),
-            ("LabelValuesByName", Value::Map(matchers.values_by_name.into_iter().map(|(k, v)| (k, Value::Str(v))).collect())),
+            (
+                "LabelValuesByName",
+                Value::Map(
+                    matchers
+                        .values_by_name
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::Str(v)))
+                        .collect(),
+                ),
+            ),
             ("GroupBy", Value::Str(group_by.join(","))),
             ("GroupBySlice", Value::string_list(group_by)),
         ]
@@ -282,7 +366,12 @@ impl Matchers {
     fn add_names(&mut self, label: &str, names: &[String]) {
         match names {
             [single] => self.add_exact(label, single),
-            _ => self.push(label, "=~", &template::go_quote(&regex_alternation(names)), &names.join("|")),
+            _ => self.push(
+                label,
+                "=~",
+                &template::go_quote(&regex_alternation(names)),
+                &names.join("|"),
+            ),
         }
     }
 
@@ -296,13 +385,27 @@ impl Matchers {
     fn add_requirement(&mut self, r: &Requirement) -> Result<(), QueryError> {
         let raw = r.values.join("|");
         match r.operator {
-            Operator::Equals | Operator::DoubleEquals => self.push(&r.key, "=", &template::go_quote(&raw), &raw),
+            Operator::Equals | Operator::DoubleEquals => {
+                self.push(&r.key, "=", &template::go_quote(&raw), &raw)
+            }
             Operator::NotEquals => self.push(&r.key, "!=", &template::go_quote(&raw), &raw),
-            Operator::In => self.push(&r.key, "=~", &template::go_quote(&regex_alternation(&r.values)), &raw),
-            Operator::NotIn => self.push(&r.key, "!~", &template::go_quote(&regex_alternation(&r.values)), &raw),
+            Operator::In => self.push(
+                &r.key,
+                "=~",
+                &template::go_quote(&regex_alternation(&r.values)),
+                &raw,
+            ),
+            Operator::NotIn => self.push(
+                &r.key,
+                "!~",
+                &template::go_quote(&regex_alternation(&r.values)),
+                &raw,
+            ),
             Operator::Exists => self.push(&r.key, "!=", "\"\"", ""),
             Operator::DoesNotExist => self.push(&r.key, "=", "\"\"", ""),
-            Operator::GreaterThan | Operator::LessThan => return Err(QueryError::UnsupportedOperator(r.to_string())),
+            Operator::GreaterThan | Operator::LessThan => {
+                return Err(QueryError::UnsupportedOperator(r.to_string()));
+            }
         }
         Ok(())
     }
@@ -367,7 +470,11 @@ pub struct ResourceConverter {
 }
 
 impl ResourceConverter {
-    pub fn compile(mapping: &ResourceMapping, field: &str, mapper: &dyn ResourceMapper) -> Result<ResourceConverter, CompileError> {
+    pub fn compile(
+        mapping: &ResourceMapping,
+        field: &str,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<ResourceConverter, CompileError> {
         let mut overrides = Vec::new();
         for (label, target) in &mapping.overrides {
             let info = mapper.resolve(target.group.as_str(), target.resource.as_str()).ok_or_else(|| CompileError {
@@ -389,47 +496,77 @@ impl ResourceConverter {
             let fail = |message: String| CompileError {
                 field: format!("{field}.template"),
                 position: text.position,
-                message: format!("unable to generate label format from template {:?}: {message}", text.value),
+                message: format!(
+                    "unable to generate label format from template {:?}: {message}",
+                    text.value
+                ),
             };
-            let template = Template::parse("resource-label", text.as_str()).map_err(|e| fail(e.to_string()))?;
+            let template = Template::parse("resource-label", text.as_str())
+                .map_err(|e| fail(e.to_string()))?;
             let pattern = template
-                .render(&resource_template_args("(?P<group>.+?)", "(?P<resource>.+?)"))
+                .render(&resource_template_args(
+                    "(?P<group>.+?)",
+                    "(?P<resource>.+?)",
+                ))
                 .map_err(|e| fail(e.to_string()))?;
             if pattern.is_empty() {
-                return Err(fail("unable to convert label template to matcher: empty template".into()));
+                return Err(fail(
+                    "unable to convert label template to matcher: empty template".into(),
+                ));
             }
             if !template.mentions_field("Resource") {
-                return Err(fail("must include at least `{{.Resource}}` in the label template".into()));
+                return Err(fail(
+                    "must include at least `{{.Resource}}` in the label template".into(),
+                ));
             }
             let regex = Regex::new(&format!("^{pattern}$")).map_err(|e| fail(e.to_string()))?;
             (Some(regex), Some(template))
         };
-        Ok(ResourceConverter { overrides, label_regex, label_template })
+        Ok(ResourceConverter {
+            overrides,
+            label_regex,
+            label_template,
+        })
     }
 
     /// The resource a series label names, if any (discovery direction).
-    pub fn resource_for_label(&self, label: &str, mapper: &dyn ResourceMapper) -> Option<GroupResource> {
+    pub fn resource_for_label(
+        &self,
+        label: &str,
+        mapper: &dyn ResourceMapper,
+    ) -> Option<GroupResource> {
         if let Some((_, gr)) = self.overrides.iter().find(|(l, _)| l == label) {
             return Some(gr.clone());
         }
         let captures = self.label_regex.as_ref()?.captures(label)?;
         let group = captures.name("group").map_or("", |m| m.as_str());
         let resource = captures.name("resource").map_or("", |m| m.as_str());
-        mapper.resolve(group, resource).map(|info| info.group_resource)
+        mapper
+            .resolve(group, resource)
+            .map(|info| info.group_resource)
     }
 
     /// The series label that holds names of `resource` (query direction).
-    pub fn label_for_resource(&self, resource: &GroupResource, mapper: &dyn ResourceMapper) -> Result<String, QueryError> {
+    pub fn label_for_resource(
+        &self,
+        resource: &GroupResource,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<String, QueryError> {
         if let Some((label, _)) = self.overrides.iter().find(|(_, gr)| gr == resource) {
             return Ok(label.clone());
         }
-        let template = self.label_template.as_ref().ok_or(QueryError::NoLabelForResource)?;
+        let template = self
+            .label_template
+            .as_ref()
+            .ok_or(QueryError::NoLabelForResource)?;
         let singular = mapper
             .resolve(&resource.group, &resource.resource)
             .map(|info| info.singular)
             .unwrap_or_else(|| resource.resource.clone());
         let group = resource.group.replace(['.', '-'], "_");
-        let label = template.render(&resource_template_args(&group, &singular)).map_err(QueryError::LabelTemplate)?;
+        let label = template
+            .render(&resource_template_args(&group, &singular))
+            .map_err(QueryError::LabelTemplate)?;
         if label.is_empty() {
             return Err(QueryError::EmptyLabel);
         }
@@ -438,7 +575,15 @@ impl ResourceConverter {
 }
 
 fn resource_template_args(group: &str, resource: &str) -> Value {
-    Value::Struct("GroupResource", [("Group", Value::str(group)), ("Resource", Value::str(resource))].into_iter().collect())
+    Value::Struct(
+        "GroupResource",
+        [
+            ("Group", Value::str(group)),
+            ("Resource", Value::str(resource)),
+        ]
+        .into_iter()
+        .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use url::Url;
 
@@ -31,7 +31,9 @@ impl std::str::FromStr for Verb {
         match s {
             "GET" => Ok(Verb::Get),
             "POST" => Ok(Verb::Post),
-            _ => Err(format!("unsupported Prometheus HTTP verb {s:?}; supported verbs: \"GET\" and \"POST\"")),
+            _ => Err(format!(
+                "unsupported Prometheus HTTP verb {s:?}; supported verbs: \"GET\" and \"POST\""
+            )),
         }
     }
 }
@@ -99,13 +101,18 @@ pub struct Series {
 
 impl Series {
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for Series {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut labels: Vec<(String, String)> = BTreeMap::<String, String>::deserialize(d)?.into_iter().collect();
+        let mut labels: Vec<(String, String)> = BTreeMap::<String, String>::deserialize(d)?
+            .into_iter()
+            .collect();
         let name = match labels.iter().position(|(k, _)| k == "__name__") {
             Some(i) => labels.remove(i).1,
             None => String::new(),
@@ -179,8 +186,10 @@ impl Client {
         let mut base = options.url.clone();
         let mut headers = HeaderMap::new();
         for (name, value) in &options.headers {
-            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
-            let header_value = HeaderValue::from_str(value).map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
+            let header_name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
+            let header_value = HeaderValue::from_str(value)
+                .map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
             headers.append(header_name, header_value);
         }
         // Authorization precedence (§4.1): explicit header > URL user-info > token file.
@@ -188,7 +197,8 @@ impl Client {
             let user = percent_decode(base.username());
             let password = base.password().map(percent_decode).unwrap_or_default();
             let token = base64_encode(format!("{user}:{password}").as_bytes());
-            let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
+            let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+                .map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
@@ -202,24 +212,36 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        let mut builder = reqwest::Client::builder().default_headers(headers).timeout(options.timeout).connect_timeout(options.timeout.min(Duration::from_secs(10)));
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)));
         if let Some(ca) = &options.ca_file {
             let pem = std::fs::read(ca).map_err(BuildError::ReadCa)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| BuildError::NoCerts)?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| BuildError::NoCerts)?;
             if certs.is_empty() {
                 return Err(BuildError::NoCerts);
             }
             builder = builder.tls_certs_only(certs);
             if let (Some(cert), Some(key)) = (&options.client_cert_file, &options.client_key_file) {
-                let mut pem = std::fs::read(cert).map_err(|e| BuildError::KeyPair(e.to_string()))?;
+                let mut pem =
+                    std::fs::read(cert).map_err(|e| BuildError::KeyPair(e.to_string()))?;
                 pem.extend(std::fs::read(key).map_err(|e| BuildError::KeyPair(e.to_string()))?);
-                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| BuildError::KeyPair(e.to_string()))?;
+                let identity = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| BuildError::KeyPair(e.to_string()))?;
                 builder = builder.identity(identity);
             }
         }
         let http = builder.build().map_err(BuildError::Http)?;
         let display_url = base.to_string();
-        Ok(Client { http, base, verb: options.verb, timeout: options.timeout, display_url })
+        Ok(Client {
+            http,
+            base,
+            verb: options.verb,
+            timeout: options.timeout,
+            display_url,
+        })
     }
 
     /// The configured URL without credentials.
@@ -229,31 +251,55 @@ impl Client {
 
     /// `/api/v1/series` with one `match[]` and `start` (§4.1).
     pub async fn series(&self, selector: &str, start: SystemTime) -> Result<Vec<Series>, Error> {
-        let params = [("match[]", selector.to_string()), ("start", format_time(start))];
+        let params = [
+            ("match[]", selector.to_string()),
+            ("start", format_time(start)),
+        ];
         let data: Option<Vec<Series>> = self.call("/api/v1/series", &params).await?;
         Ok(data.unwrap_or_default())
     }
 
     /// `/api/v1/query`, an instant query at `time`.
     pub async fn query(&self, query: &PromQl, time: SystemTime) -> Result<QueryResult, Error> {
-        let params = [("query", query.as_str().to_string()), ("time", format_time(time))];
+        let params = [
+            ("query", query.as_str().to_string()),
+            ("time", format_time(time)),
+        ];
         let data: Option<QueryData> = self.call("/api/v1/query", &params).await?;
         let data = data.ok_or_else(|| Error::Decode("query answer has no data".into()))?;
         match data.result_type.as_str() {
             "vector" => {
-                let raw: Vec<RawSample> = serde_json::from_value(data.result).map_err(|e| Error::Decode(e.to_string()))?;
-                Ok(QueryResult::Vector(raw.into_iter().map(|s| Sample { labels: s.metric, timestamp: s.value.0, value: parse_value(&s.value.1) }).collect()))
+                let raw: Vec<RawSample> = serde_json::from_value(data.result)
+                    .map_err(|e| Error::Decode(e.to_string()))?;
+                Ok(QueryResult::Vector(
+                    raw.into_iter()
+                        .map(|s| Sample {
+                            labels: s.metric,
+                            timestamp: s.value.0,
+                            value: parse_value(&s.value.1),
+                        })
+                        .collect(),
+                ))
             }
             "scalar" => {
-                let (timestamp, value): (f64, String) = serde_json::from_value(data.result).map_err(|e| Error::Decode(e.to_string()))?;
-                Ok(QueryResult::Scalar(Sample { labels: BTreeMap::new(), timestamp, value: parse_value(&value) }))
+                let (timestamp, value): (f64, String) = serde_json::from_value(data.result)
+                    .map_err(|e| Error::Decode(e.to_string()))?;
+                Ok(QueryResult::Scalar(Sample {
+                    labels: BTreeMap::new(),
+                    timestamp,
+                    value: parse_value(&value),
+                }))
             }
             "matrix" => Ok(QueryResult::Matrix),
             other => Err(Error::UnexpectedResultType(other.to_string())),
         }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(&self, endpoint: &str, params: &[(&str, String)]) -> Result<Option<T>, Error> {
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        params: &[(&str, String)],
+    ) -> Result<Option<T>, Error> {
         let mut url = self.base.clone();
         let path = format!("{}{}", self.base.path().trim_end_matches('/'), endpoint);
         url.set_path(&path);
@@ -275,26 +321,42 @@ impl Client {
                 .form(params),
         };
         let started = std::time::Instant::now();
-        let response = request.send().await.map_err(|e| self.transport(&log_url, e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport(&log_url, e))?;
         let code = response.status().as_u16();
         tracing::debug!(target: "prometheus", verb = ?self.verb, url = %log_url, code, elapsed_ms = started.elapsed().as_millis() as u64, "prometheus request");
         if !(response.status().is_success() || matches!(code, 400 | 422 | 503)) {
             return Err(Error::UnexpectedStatus { url: log_url, code });
         }
-        let body = response.bytes().await.map_err(|e| self.transport(&log_url, e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport(&log_url, e))?;
         tracing::trace!(target: "prometheus", body = %String::from_utf8_lossy(&body[..body.len().min(4096)]), "prometheus response");
-        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))?;
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))?;
         if envelope.status == "error" {
-            return Err(Error::Api { error_type: envelope.error_type, message: envelope.error });
+            return Err(Error::Api {
+                error_type: envelope.error_type,
+                message: envelope.error,
+            });
         }
         Ok(envelope.data)
     }
 
     fn transport(&self, url: &str, source: reqwest::Error) -> Error {
         if source.is_timeout() {
-            Error::Timeout { url: url.to_string(), timeout: self.timeout }
+            Error::Timeout {
+                url: url.to_string(),
+                timeout: self.timeout,
+            }
         } else {
-            Error::Transport { url: url.to_string(), source }
+            Error::Transport {
+                url: url.to_string(),
+                source,
+            }
         }
     }
 }
@@ -310,24 +372,36 @@ fn parse_value(s: &str) -> f64 {
 
 /// Unix seconds with up to three decimals, shortest form (`1714557600.123`, `1714557600`).
 pub fn format_time(time: SystemTime) -> String {
-    let millis = time.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let millis = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     let (secs, frac) = (millis / 1000, millis % 1000);
     if frac == 0 {
         secs.to_string()
     } else {
-        format!("{secs}.{:03}", frac).trim_end_matches('0').to_string()
+        format!("{secs}.{:03}", frac)
+            .trim_end_matches('0')
+            .to_string()
     }
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 fn base64_encode(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -355,7 +429,10 @@ mod tests {
     #[test]
     fn verbs_are_case_sensitive() {
         assert_eq!("GET".parse::<Verb>(), Ok(Verb::Get));
-        assert_eq!("get".parse::<Verb>().unwrap_err(), "unsupported Prometheus HTTP verb \"get\"; supported verbs: \"GET\" and \"POST\"");
+        assert_eq!(
+            "get".parse::<Verb>().unwrap_err(),
+            "unsupported Prometheus HTTP verb \"get\"; supported verbs: \"GET\" and \"POST\""
+        );
     }
 
     #[test]

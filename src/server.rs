@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
-use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -44,7 +44,9 @@ pub enum ServeError {
 }
 
 /// The serving certificate chain and key: from files, or generated once into `cert_dir`.
-pub fn load_or_generate_cert(options: &Options) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServeError> {
+pub fn load_or_generate_cert(
+    options: &Options,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServeError> {
     let (cert_path, key_path) = match (&options.tls_cert_file, &options.tls_private_key_file) {
         (Some(cert), Some(key)) => (cert.clone(), key.clone()),
         _ => {
@@ -56,7 +58,10 @@ pub fn load_or_generate_cert(options: &Options) -> Result<(Vec<CertificateDer<'s
             (cert, key)
         }
     };
-    let read_err = |path: &Path, message: String| ServeError::Certificate { path: path.display().to_string(), message };
+    let read_err = |path: &Path, message: String| ServeError::Certificate {
+        path: path.display().to_string(),
+        message,
+    };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
         .map_err(|e| read_err(&cert_path, e.to_string()))?
         .collect::<Result<_, _>>()
@@ -64,12 +69,21 @@ pub fn load_or_generate_cert(options: &Options) -> Result<(Vec<CertificateDer<'s
     if chain.is_empty() {
         return Err(read_err(&cert_path, "no certificate found".into()));
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| read_err(&key_path, e.to_string()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(&key_path).map_err(|e| read_err(&key_path, e.to_string()))?;
     Ok((chain, key))
 }
 
-fn generate_self_signed(dir: &Path, cert: &Path, key: &Path, bind: IpAddr) -> Result<(), ServeError> {
-    let fail = |message: String| ServeError::SelfSigned { dir: dir.display().to_string(), message };
+fn generate_self_signed(
+    dir: &Path,
+    cert: &Path,
+    key: &Path,
+    bind: IpAddr,
+) -> Result<(), ServeError> {
+    let fail = |message: String| ServeError::SelfSigned {
+        dir: dir.display().to_string(),
+        message,
+    };
     let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     if !bind.is_unspecified() && !bind.is_loopback() {
         names.push(bind.to_string());
@@ -86,15 +100,28 @@ fn generate_self_signed(dir: &Path, cert: &Path, key: &Path, bind: IpAddr) -> Re
 pub async fn bind(options: &Options) -> Result<(TcpListener, TlsAcceptor), ServeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (chain, key) = load_or_generate_cert(options)?;
-    let mut config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(chain, key)?;
-    config.alpn_protocols = if options.disable_http2 { vec![b"http/1.1".to_vec()] } else { vec![b"h2".to_vec(), b"http/1.1".to_vec()] };
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = if options.disable_http2 {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
     let address = SocketAddr::new(options.bind_address, options.secure_port);
-    let listener = TcpListener::bind(address).await.map_err(|source| ServeError::Bind { address, source })?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })?;
     Ok((listener, TlsAcceptor::from(Arc::new(config))))
 }
 
 /// Serves `router` until `shutdown` resolves; then stops accepting and lets open requests finish.
-pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: Router, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -111,7 +138,12 @@ pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: Router,
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         connections.spawn(async move {
-            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
+            let tls = match tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                acceptor.accept(stream),
+            )
+            .await
+            {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -130,5 +162,8 @@ pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: Router,
         while connections.try_join_next().is_some() {}
     }
     tracing::info!("shutting down: no new connections, waiting up to 60s for open ones");
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async { while connections.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
 }

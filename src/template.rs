@@ -43,8 +43,15 @@ impl Value {
         Value::List(items.into_iter().map(|s| Value::Str(s.into())).collect())
     }
 
-    pub fn string_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(items: I) -> Value {
-        Value::Map(items.into_iter().map(|(k, v)| (k.into(), Value::Str(v.into()))).collect())
+    pub fn string_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
+        items: I,
+    ) -> Value {
+        Value::Map(
+            items
+                .into_iter()
+                .map(|(k, v)| (k.into(), Value::Str(v.into())))
+                .collect(),
+        )
     }
 
     fn truth(&self) -> bool {
@@ -135,7 +142,11 @@ fn go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
         return "0".into();
@@ -180,11 +191,27 @@ pub struct RenderError {
 #[derive(Debug, Clone)]
 enum Node {
     Text(String),
-    Action { pipe: Pipeline },
-    If { branches: Vec<(Pipeline, Vec<Node>)>, otherwise: Option<Vec<Node>> },
-    With { branches: Vec<(Pipeline, Vec<Node>)>, otherwise: Option<Vec<Node>> },
-    Range { pipe: Pipeline, body: Vec<Node>, otherwise: Option<Vec<Node>> },
-    Call { line: usize, name: String, pipe: Option<Pipeline> },
+    Action {
+        pipe: Pipeline,
+    },
+    If {
+        branches: Vec<(Pipeline, Vec<Node>)>,
+        otherwise: Option<Vec<Node>>,
+    },
+    With {
+        branches: Vec<(Pipeline, Vec<Node>)>,
+        otherwise: Option<Vec<Node>>,
+    },
+    Range {
+        pipe: Pipeline,
+        body: Vec<Node>,
+        otherwise: Option<Vec<Node>>,
+    },
+    Call {
+        line: usize,
+        name: String,
+        pipe: Option<Pipeline>,
+    },
     Break,
     Continue,
 }
@@ -276,9 +303,18 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
                                 'f' => s.push('\x0c'),
                                 'v' => s.push('\x0b'),
                                 'x' | 'u' | 'U' => {
-                                    let len = match esc { 'x' => 2, 'u' => 4, _ => 8 };
-                                    let hex: String = chars.get(i + 1..i + 1 + len).ok_or("bad escape")?.iter().collect();
-                                    let code = u32::from_str_radix(&hex, 16).map_err(|_| "invalid syntax")?;
+                                    let len = match esc {
+                                        'x' => 2,
+                                        'u' => 4,
+                                        _ => 8,
+                                    };
+                                    let hex: String = chars
+                                        .get(i + 1..i + 1 + len)
+                                        .ok_or("bad escape")?
+                                        .iter()
+                                        .collect();
+                                    let code = u32::from_str_radix(&hex, 16)
+                                        .map_err(|_| "invalid syntax")?;
                                     s.push(char::from_u32(code).ok_or("invalid syntax")?);
                                     i += len;
                                 }
@@ -310,7 +346,11 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
                 toks.push(Tok::Char(ch));
                 i += 2;
             }
-            '.' if chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '_') && !chars[i + 1].is_ascii_digit() => {
+            '.' if chars
+                .get(i + 1)
+                .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+                && !chars[i + 1].is_ascii_digit() =>
+            {
                 let start = i + 1;
                 i += 1;
                 while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
@@ -329,11 +369,18 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
                 toks.push(Tok::Var(chars[start..i].iter().collect()));
                 continue;
             }
-            c if c.is_ascii_digit() || ((c == '-' || c == '+' || c == '.') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+' || c == '.')
+                    && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 let start = i;
                 i += 1;
-                while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '.' | '_' | '+' | '-')) {
-                    if matches!(chars[i], '+' | '-') && !matches!(chars[i - 1], 'e' | 'E' | 'p' | 'P') {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || matches!(chars[i], '.' | '_' | '+' | '-'))
+                {
+                    if matches!(chars[i], '+' | '-')
+                        && !matches!(chars[i - 1], 'e' | 'E' | 'p' | 'P')
+                    {
                         break;
                     }
                     i += 1;
@@ -359,8 +406,8 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
 // === Parser ===
 
 const BUILTINS: &[&str] = &[
-    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "html", "js", "urlquery",
-    "eq", "ne", "lt", "le", "gt", "ge", "call",
+    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "html", "js",
+    "urlquery", "eq", "ne", "lt", "le", "gt", "ge", "call",
 ];
 
 struct ActionSrc {
@@ -378,7 +425,11 @@ fn split(name: &str, src: &str) -> Result<Vec<Piece>, ParseError> {
     let mut pieces = Vec::new();
     let mut rest = src;
     let mut line = 1;
-    let err = |line, message: String| ParseError { name: name.to_string(), line, message };
+    let err = |line, message: String| ParseError {
+        name: name.to_string(),
+        line,
+        message,
+    };
     let mut trim_next = false;
     while let Some(start) = rest.find(OPEN) {
         let mut text = &rest[..start];
@@ -431,12 +482,17 @@ fn split(name: &str, src: &str) -> Result<Vec<Piece>, ParseError> {
             i += 1;
         }
         let Some(end) = end else {
-            let message = if body.trim_start().starts_with("/*") { "unclosed comment" } else { "unclosed action" };
+            let message = if body.trim_start().starts_with("/*") {
+                "unclosed comment"
+            } else {
+                "unclosed action"
+            };
             return Err(err(line, message.into()));
         };
         let mut action = &body[..end];
         let consumed = body_start + end + CLOSE.len();
-        trim_next = action.ends_with('-') && action[..action.len() - 1].ends_with([' ', '\t', '\n', '\r']);
+        trim_next =
+            action.ends_with('-') && action[..action.len() - 1].ends_with([' ', '\t', '\n', '\r']);
         if trim_next {
             action = &action[..action.len() - 1];
         }
@@ -446,7 +502,10 @@ fn split(name: &str, src: &str) -> Result<Vec<Piece>, ParseError> {
                 return Err(err(line, "comment ends before closing delimiter".into()));
             }
         } else {
-            pieces.push(Piece::Action(ActionSrc { line, text: action.to_string() }));
+            pieces.push(Piece::Action(ActionSrc {
+                line,
+                text: action.to_string(),
+            }));
         }
         line += action.matches('\n').count();
         rest = &after[consumed..];
@@ -468,18 +527,22 @@ struct Parser<'a> {
     vars: Vec<String>,
 }
 
-enum End {
+enum ListEnd {
     Eof,
-    End,
+    Keyword,
     Else(Option<(String, Pipeline)>),
 }
 
 impl<'a> Parser<'a> {
     fn err(&self, line: usize, message: impl Into<String>) -> ParseError {
-        ParseError { name: self.name.to_string(), line, message: message.into() }
+        ParseError {
+            name: self.name.to_string(),
+            line,
+            message: message.into(),
+        }
     }
 
-    fn parse_list(&mut self) -> Result<(Vec<Node>, End, usize), ParseError> {
+    fn parse_list(&mut self) -> Result<(Vec<Node>, ListEnd, usize), ParseError> {
         let mut nodes = Vec::new();
         while let Some(piece) = self.pieces.next() {
             let action = match piece {
@@ -499,7 +562,7 @@ impl<'a> Parser<'a> {
             };
             let rest = toks.get(1..).unwrap_or(&[]).to_vec();
             match keyword {
-                "end" => return Ok((nodes, End::End, line)),
+                "end" => return Ok((nodes, ListEnd::Keyword, line)),
                 "else" => {
                     let rest = trim_space(rest);
                     let chained = match rest.first() {
@@ -511,7 +574,7 @@ impl<'a> Parser<'a> {
                         None => None,
                         _ => return Err(self.err(line, "unexpected token in else")),
                     };
-                    return Ok((nodes, End::Else(chained), line));
+                    return Ok((nodes, ListEnd::Else(chained), line));
                 }
                 "if" | "with" => {
                     let mark = self.vars.len();
@@ -525,22 +588,32 @@ impl<'a> Parser<'a> {
                     let pipe = self.pipeline(line, &action.text, &rest, true)?;
                     let (body, end, end_line) = self.parse_list()?;
                     let otherwise = match end {
-                        End::End => None,
-                        End::Else(None) => {
+                        ListEnd::Keyword => None,
+                        ListEnd::Else(None) => {
                             let (o, end, l) = self.parse_list()?;
-                            if !matches!(end, End::End) {
+                            if !matches!(end, ListEnd::Keyword) {
                                 return Err(self.err(l, "expected end; found else"));
                             }
                             Some(o)
                         }
-                        End::Else(Some(_)) => return Err(self.err(end_line, "range can not have else if")),
-                        End::Eof => return Err(self.err(end_line, "unexpected EOF")),
+                        ListEnd::Else(Some(_)) => {
+                            return Err(self.err(end_line, "range can not have else if"));
+                        }
+                        ListEnd::Eof => return Err(self.err(end_line, "unexpected EOF")),
                     };
                     self.vars.truncate(mark);
-                    nodes.push(Node::Range { pipe, body, otherwise });
+                    nodes.push(Node::Range {
+                        pipe,
+                        body,
+                        otherwise,
+                    });
                 }
                 "break" | "continue" => {
-                    nodes.push(if keyword == "break" { Node::Break } else { Node::Continue });
+                    nodes.push(if keyword == "break" {
+                        Node::Break
+                    } else {
+                        Node::Continue
+                    });
                 }
                 "define" | "block" => {
                     let rest = trim_space(rest);
@@ -555,12 +628,16 @@ impl<'a> Parser<'a> {
                     let saved = std::mem::take(&mut self.vars);
                     let (body, end, l) = self.parse_list()?;
                     self.vars = saved;
-                    if !matches!(end, End::End) {
+                    if !matches!(end, ListEnd::Keyword) {
                         return Err(self.err(l, format!("unexpected EOF in {keyword}")));
                     }
                     self.defines.insert(def_name.clone(), body);
                     if keyword == "block" {
-                        nodes.push(Node::Call { line, name: def_name, pipe });
+                        nodes.push(Node::Call {
+                            line,
+                            name: def_name,
+                            pipe,
+                        });
                     }
                 }
                 "template" => {
@@ -568,8 +645,16 @@ impl<'a> Parser<'a> {
                     let Some(Tok::Str(tpl_name)) = rest.first().cloned() else {
                         return Err(self.err(line, "unexpected token in template clause"));
                     };
-                    let pipe = if rest.len() > 1 { Some(self.pipeline(line, &action.text, &rest[1..], false)?) } else { None };
-                    nodes.push(Node::Call { line, name: tpl_name, pipe });
+                    let pipe = if rest.len() > 1 {
+                        Some(self.pipeline(line, &action.text, &rest[1..], false)?)
+                    } else {
+                        None
+                    };
+                    nodes.push(Node::Call {
+                        line,
+                        name: tpl_name,
+                        pipe,
+                    });
                 }
                 _ => {
                     let pipe = self.pipeline(line, &action.text, &toks, true)?;
@@ -577,10 +662,15 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok((nodes, End::Eof, 0))
+        Ok((nodes, ListEnd::Eof, 0))
     }
 
-    fn parse_branches(&mut self, keyword: &str, first: Pipeline, line: usize) -> Result<Node, ParseError> {
+    fn parse_branches(
+        &mut self,
+        keyword: &str,
+        first: Pipeline,
+        line: usize,
+    ) -> Result<Node, ParseError> {
         let mut branches = Vec::new();
         let mut pipe = first;
         let mut otherwise = None;
@@ -588,18 +678,18 @@ impl<'a> Parser<'a> {
             let (body, end, end_line) = self.parse_list()?;
             branches.push((pipe, body));
             match end {
-                End::End => break,
-                End::Eof => return Err(self.err(line, "unexpected EOF")),
-                End::Else(None) => {
+                ListEnd::Keyword => break,
+                ListEnd::Eof => return Err(self.err(line, "unexpected EOF")),
+                ListEnd::Else(None) => {
                     let (o, end, l) = self.parse_list()?;
                     match end {
-                        End::End => {}
+                        ListEnd::Keyword => {}
                         _ => return Err(self.err(l, "expected end; found else")),
                     }
                     otherwise = Some(o);
                     break;
                 }
-                End::Else(Some((kw, next))) => {
+                ListEnd::Else(Some((kw, next))) => {
                     if kw != keyword {
                         // `else with` inside `if` (or the reverse) nests as Go does.
                         let inner = self.parse_branches(&kw, next, end_line)?;
@@ -611,12 +701,24 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(match keyword {
-            "if" => Node::If { branches, otherwise },
-            _ => Node::With { branches, otherwise },
+            "if" => Node::If {
+                branches,
+                otherwise,
+            },
+            _ => Node::With {
+                branches,
+                otherwise,
+            },
         })
     }
 
-    fn pipeline(&mut self, line: usize, source: &str, toks: &[Tok], allow_decl: bool) -> Result<Pipeline, ParseError> {
+    fn pipeline(
+        &mut self,
+        line: usize,
+        source: &str,
+        toks: &[Tok],
+        allow_decl: bool,
+    ) -> Result<Pipeline, ParseError> {
         let toks = trim_space(toks.to_vec());
         let mut decl = Vec::new();
         let mut assign = false;
@@ -684,7 +786,10 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Str(s) => Arg::Lit(Value::Str(s)),
                 Tok::Char(c) => Arg::Lit(Value::Int(c as i64)),
-                Tok::Num(n) => Arg::Lit(parse_number(&n).ok_or_else(|| self.err(line, format!("bad number syntax: {n:?}")))?),
+                Tok::Num(n) => Arg::Lit(
+                    parse_number(&n)
+                        .ok_or_else(|| self.err(line, format!("bad number syntax: {n:?}")))?,
+                ),
                 Tok::Ident(id) => match id.as_str() {
                     "true" => Arg::Lit(Value::Bool(true)),
                     "false" => Arg::Lit(Value::Bool(false)),
@@ -724,10 +829,23 @@ impl<'a> Parser<'a> {
             current.push(arg);
         }
         if current.is_empty() {
-            return Err(self.err(line, if cmds.is_empty() { "missing value for command" } else { "missing command" }));
+            return Err(self.err(
+                line,
+                if cmds.is_empty() {
+                    "missing value for command"
+                } else {
+                    "missing command"
+                },
+            ));
         }
         cmds.push(current);
-        Ok(Pipeline { line, source: source.trim().to_string(), decl, assign, cmds })
+        Ok(Pipeline {
+            line,
+            source: source.trim().to_string(),
+            decl,
+            assign,
+            cmds,
+        })
     }
 
     /// Field chain glued to the previous token: `(x).A.B`, `$v.A`.
@@ -752,7 +870,10 @@ fn trim_space(mut toks: Vec<Tok>) -> Vec<Tok> {
 
 fn parse_number(n: &str) -> Option<Value> {
     let clean = n.replace('_', "");
-    if let Some(hex) = clean.strip_prefix("0x").or_else(|| clean.strip_prefix("0X")) {
+    if let Some(hex) = clean
+        .strip_prefix("0x")
+        .or_else(|| clean.strip_prefix("0X"))
+    {
         return i64::from_str_radix(hex, 16).ok().map(Value::Int);
     }
     if let Ok(i) = clean.parse::<i64>() {
@@ -776,14 +897,24 @@ impl Template {
     /// Parses Go template syntax. `name` appears in errors as Go's does (`metrics-query`).
     pub fn parse(name: &str, source: &str) -> Result<Template, ParseError> {
         let pieces = split(name, source)?;
-        let mut parser = Parser { name, pieces: pieces.into_iter(), defines: HashMap::new(), vars: vec![] };
+        let mut parser = Parser {
+            name,
+            pieces: pieces.into_iter(),
+            defines: HashMap::new(),
+            vars: vec![],
+        };
         let (root, end, line) = parser.parse_list()?;
         match end {
-            End::Eof => {}
-            End::End => return Err(parser.err(line, "unexpected {{end}}")),
-            End::Else(_) => return Err(parser.err(line, "unexpected {{else}}")),
+            ListEnd::Eof => {}
+            ListEnd::Keyword => return Err(parser.err(line, "unexpected {{end}}")),
+            ListEnd::Else(_) => return Err(parser.err(line, "unexpected {{else}}")),
         }
-        Ok(Template { name: name.to_string(), source: source.to_string(), root, defines: parser.defines })
+        Ok(Template {
+            name: name.to_string(),
+            source: source.to_string(),
+            root,
+            defines: parser.defines,
+        })
     }
 
     pub fn source(&self) -> &str {
@@ -795,18 +926,33 @@ impl Template {
         fn pipe_mentions(p: &Pipeline, field: &str) -> bool {
             p.cmds.iter().flatten().any(|a| match a {
                 Arg::Dot(f) | Arg::Var(_, f) => f.first().is_some_and(|x| x == field),
-                Arg::Sub(inner, f) => pipe_mentions(inner, field) || f.first().is_some_and(|x| x == field),
+                Arg::Sub(inner, f) => {
+                    pipe_mentions(inner, field) || f.first().is_some_and(|x| x == field)
+                }
                 _ => false,
             })
         }
         fn nodes_mention(nodes: &[Node], field: &str) -> bool {
             nodes.iter().any(|n| match n {
                 Node::Action { pipe, .. } => pipe_mentions(pipe, field),
-                Node::If { branches, otherwise } | Node::With { branches, otherwise } => {
-                    branches.iter().any(|(p, b)| pipe_mentions(p, field) || nodes_mention(b, field))
+                Node::If {
+                    branches,
+                    otherwise,
+                }
+                | Node::With {
+                    branches,
+                    otherwise,
+                } => {
+                    branches
+                        .iter()
+                        .any(|(p, b)| pipe_mentions(p, field) || nodes_mention(b, field))
                         || otherwise.as_ref().is_some_and(|o| nodes_mention(o, field))
                 }
-                Node::Range { pipe, body, otherwise } => {
+                Node::Range {
+                    pipe,
+                    body,
+                    otherwise,
+                } => {
                     pipe_mentions(pipe, field)
                         || nodes_mention(body, field)
                         || otherwise.as_ref().is_some_and(|o| nodes_mention(o, field))
@@ -820,7 +966,11 @@ impl Template {
 
     pub fn render(&self, data: &Value) -> Result<String, RenderError> {
         let mut out = String::with_capacity(self.source.len() + 64);
-        let mut exec = Exec { template: self, vars: vec![("$".to_string(), data.clone())], depth: 0 };
+        let mut exec = Exec {
+            template: self,
+            vars: vec![("$".to_string(), data.clone())],
+            depth: 0,
+        };
         match exec.walk(&self.root, data, &mut out) {
             Ok(_) => Ok(out),
             Err(Flow::Error(e)) => Err(e),
@@ -869,7 +1019,10 @@ impl<'t> Exec<'t> {
                         value.write_go(out);
                     }
                 }
-                Node::If { branches, otherwise } => {
+                Node::If {
+                    branches,
+                    otherwise,
+                } => {
                     let mark = self.vars.len();
                     let mut done = false;
                     for (pipe, body) in branches {
@@ -884,7 +1037,10 @@ impl<'t> Exec<'t> {
                     }
                     self.vars.truncate(mark);
                 }
-                Node::With { branches, otherwise } => {
+                Node::With {
+                    branches,
+                    otherwise,
+                } => {
                     let mark = self.vars.len();
                     let mut done = false;
                     for (pipe, body) in branches {
@@ -900,22 +1056,42 @@ impl<'t> Exec<'t> {
                     }
                     self.vars.truncate(mark);
                 }
-                Node::Range { pipe, body, otherwise } => {
+                Node::Range {
+                    pipe,
+                    body,
+                    otherwise,
+                } => {
                     let mark = self.vars.len();
                     let decl = pipe.decl.clone();
-                    let plain = Pipeline { decl: vec![], ..pipe.clone() };
+                    let plain = Pipeline {
+                        decl: vec![],
+                        ..pipe.clone()
+                    };
                     let value = self.pipeline(&plain, dot)?;
                     let items: Vec<(Value, Value)> = match value {
-                        Value::List(l) => l.into_iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v)).collect(),
+                        Value::List(l) => l
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| (Value::Int(i as i64), v))
+                            .collect(),
                         Value::Map(m) => m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect(),
-                        Value::Int(n) => (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+                        Value::Int(n) => (0..n.max(0))
+                            .map(|i| (Value::Int(i), Value::Int(i)))
+                            .collect(),
                         Value::Nil | Value::Missing => vec![],
-                        other => return Err(self.error(pipe, format!("range can't iterate over {}", other.go_string())).into()),
-                    };
-                    if items.is_empty() {
-                        if let Some(o) = otherwise {
-                            self.walk(o, dot, out)?;
+                        other => {
+                            return Err(self
+                                .error(
+                                    pipe,
+                                    format!("range can't iterate over {}", other.go_string()),
+                                )
+                                .into());
                         }
+                    };
+                    if items.is_empty()
+                        && let Some(o) = otherwise
+                    {
+                        self.walk(o, dot, out)?;
                     }
                     for (key, item) in items {
                         let inner = self.vars.len();
@@ -958,7 +1134,8 @@ impl<'t> Exec<'t> {
                         Some(p) => self.pipeline(p, dot)?,
                         None => Value::Nil,
                     };
-                    let saved = std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
+                    let saved =
+                        std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
                     self.depth += 1;
                     let result = self.walk(body, &new_dot, out);
                     self.depth -= 1;
@@ -990,8 +1167,16 @@ impl<'t> Exec<'t> {
         Ok(value)
     }
 
-    fn command(&mut self, pipe: &Pipeline, cmd: &[Arg], dot: &Value, piped: Option<Value>) -> Result<Value, RenderError> {
-        let Some(first) = cmd.first() else { return Err(self.error(pipe, "empty command")) };
+    fn command(
+        &mut self,
+        pipe: &Pipeline,
+        cmd: &[Arg],
+        dot: &Value,
+        piped: Option<Value>,
+    ) -> Result<Value, RenderError> {
+        let Some(first) = cmd.first() else {
+            return Err(self.error(pipe, "empty command"));
+        };
         if let Arg::Func(name) = first {
             return self.call(pipe, name, &cmd[1..], dot, piped);
         }
@@ -1027,33 +1212,57 @@ impl<'t> Exec<'t> {
         }
     }
 
-    fn fields(&self, pipe: &Pipeline, mut value: Value, fields: &[String]) -> Result<Value, RenderError> {
+    fn fields(
+        &self,
+        pipe: &Pipeline,
+        mut value: Value,
+        fields: &[String],
+    ) -> Result<Value, RenderError> {
         for field in fields {
             value = match value {
                 Value::Struct(type_name, map) => match map.get(field.as_str()) {
                     Some(v) => v.clone(),
                     None => {
-                        return Err(self.error(pipe, format!("can't evaluate field {field} in type {type_name}")));
+                        return Err(self.error(
+                            pipe,
+                            format!("can't evaluate field {field} in type {type_name}"),
+                        ));
                     }
                 },
                 Value::Map(map) => map.get(field).cloned().unwrap_or(Value::Missing),
                 Value::Nil | Value::Missing => {
-                    return Err(self.error(pipe, format!("nil pointer evaluating interface {{}}.{field}")));
+                    return Err(self.error(
+                        pipe,
+                        format!("nil pointer evaluating interface {{}}.{field}"),
+                    ));
                 }
                 other => {
-                    return Err(self.error(pipe, format!("can't evaluate field {field} in type {}", other.type_name())));
+                    return Err(self.error(
+                        pipe,
+                        format!("can't evaluate field {field} in type {}", other.type_name()),
+                    ));
                 }
             };
         }
         Ok(value)
     }
 
-    fn call(&mut self, pipe: &Pipeline, name: &str, args: &[Arg], dot: &Value, piped: Option<Value>) -> Result<Value, RenderError> {
+    fn call(
+        &mut self,
+        pipe: &Pipeline,
+        name: &str,
+        args: &[Arg],
+        dot: &Value,
+        piped: Option<Value>,
+    ) -> Result<Value, RenderError> {
         // and / or evaluate lazily, as Go 1.18+ does.
         if name == "and" || name == "or" {
             let total = args.len() + usize::from(piped.is_some());
             if total == 0 {
-                return Err(self.error(pipe, format!("wrong number of args for {name}: want at least 1 got 0")));
+                return Err(self.error(
+                    pipe,
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                ));
             }
             let mut last = Value::Missing;
             for arg in args {
@@ -1079,7 +1288,13 @@ impl<'t> Exec<'t> {
             if values.len() == n {
                 Ok(())
             } else {
-                Err(self.error(pipe, format!("wrong number of args for {name}: want {n} got {}", values.len())))
+                Err(self.error(
+                    pipe,
+                    format!(
+                        "wrong number of args for {name}: want {n} got {}",
+                        values.len()
+                    ),
+                ))
             }
         };
         match name {
@@ -1098,7 +1313,10 @@ impl<'t> Exec<'t> {
             }
             "index" => {
                 let Some((first, keys)) = values.split_first() else {
-                    return Err(self.error(pipe, "wrong number of args for index: want at least 1 got 0"));
+                    return Err(self.error(
+                        pipe,
+                        "wrong number of args for index: want at least 1 got 0",
+                    ));
                 };
                 let mut current = first.clone();
                 for key in keys {
@@ -1110,15 +1328,25 @@ impl<'t> Exec<'t> {
                                 None => return Err(fail(format!("index out of range: {i}"))),
                             }
                         }
-                        (Value::Str(s), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| s.as_bytes().get(i)) {
-                            Some(b) => Value::Int(*b as i64),
-                            None => return Err(fail(format!("index out of range: {i}"))),
-                        },
+                        (Value::Str(s), Value::Int(i)) => {
+                            match usize::try_from(*i).ok().and_then(|i| s.as_bytes().get(i)) {
+                                Some(b) => Value::Int(*b as i64),
+                                None => return Err(fail(format!("index out of range: {i}"))),
+                            }
+                        }
                         // Missing keys give the zero value of the map's element type (string).
-                        (Value::Map(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::Str(String::new())),
-                        (Value::Nil | Value::Missing, _) => return Err(fail("index of untyped nil".into())),
+                        (Value::Map(m), Value::Str(k)) => {
+                            m.get(k).cloned().unwrap_or(Value::Str(String::new()))
+                        }
+                        (Value::Nil | Value::Missing, _) => {
+                            return Err(fail("index of untyped nil".into()));
+                        }
                         (c, k) => {
-                            return Err(fail(format!("cannot index {} with {}", c.type_name(), k.type_name())));
+                            return Err(fail(format!(
+                                "cannot index {} with {}",
+                                c.type_name(),
+                                k.type_name()
+                            )));
                         }
                     };
                 }
@@ -1126,7 +1354,10 @@ impl<'t> Exec<'t> {
             }
             "slice" => {
                 let Some((first, bounds)) = values.split_first() else {
-                    return Err(self.error(pipe, "wrong number of args for slice: want at least 1 got 0"));
+                    return Err(self.error(
+                        pipe,
+                        "wrong number of args for slice: want at least 1 got 0",
+                    ));
                 };
                 let ints: Vec<usize> = bounds
                     .iter()
@@ -1138,7 +1369,12 @@ impl<'t> Exec<'t> {
                 let len = match first {
                     Value::Str(s) => s.len(),
                     Value::List(l) => l.len(),
-                    other => return Err(fail(format!("can't slice item of type {}", other.type_name()))),
+                    other => {
+                        return Err(fail(format!(
+                            "can't slice item of type {}",
+                            other.type_name()
+                        )));
+                    }
                 };
                 let lo = ints.first().copied().unwrap_or(0);
                 let hi = ints.get(1).copied().unwrap_or(len);
@@ -1146,7 +1382,10 @@ impl<'t> Exec<'t> {
                     return Err(fail(format!("index out of range: {hi}")));
                 }
                 match first {
-                    Value::Str(s) => s.get(lo..hi).map(|s| Value::Str(s.to_string())).ok_or_else(|| fail("invalid slice index".into())),
+                    Value::Str(s) => s
+                        .get(lo..hi)
+                        .map(|s| Value::Str(s.to_string()))
+                        .ok_or_else(|| fail("invalid slice index".into())),
                     Value::List(l) => Ok(Value::List(l[lo..hi].to_vec())),
                     _ => unreachable_value(),
                 }
@@ -1174,7 +1413,9 @@ impl<'t> Exec<'t> {
             "urlquery" => Ok(Value::Str(url_query_escape(&go_sprint(&values)))),
             "eq" => {
                 let Some((first, others)) = values.split_first() else {
-                    return Err(self.error(pipe, "wrong number of args for eq: want at least 1 got 0"));
+                    return Err(
+                        self.error(pipe, "wrong number of args for eq: want at least 1 got 0")
+                    );
                 };
                 if others.is_empty() {
                     return Err(fail("missing argument for comparison".into()));
@@ -1215,7 +1456,9 @@ fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
         (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
-        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).ok_or_else(|| "NaN comparison".to_string()),
+        (Value::Float(x), Value::Float(y)) => {
+            x.partial_cmp(y).ok_or_else(|| "NaN comparison".to_string())
+        }
         (Value::Bool(x), Value::Bool(y)) => Ok(x.cmp(y)),
         (Value::Nil, Value::Nil) => Ok(std::cmp::Ordering::Equal),
         _ => Err("incompatible types for comparison".into()),
@@ -1270,19 +1513,29 @@ fn go_sprintf(format: &str, args: &[Value]) -> String {
             ('v' | 's', v) => v.go_string(),
             ('d', Value::Int(i)) => i.to_string(),
             ('q', Value::Str(s)) => go_quote(s),
-            ('q', Value::Int(i)) => format!("'{}'", char::from_u32(*i as u32).unwrap_or('\u{fffd}')),
+            ('q', Value::Int(i)) => {
+                format!("'{}'", char::from_u32(*i as u32).unwrap_or('\u{fffd}'))
+            }
             ('t', Value::Bool(b)) => b.to_string(),
             ('x', Value::Int(i)) => format!("{i:x}"),
             ('x', Value::Str(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
             ('f' | 'F', Value::Float(f)) => {
-                let precision = flags.split_once('.').and_then(|(_, p)| p.parse().ok()).unwrap_or(6);
+                let precision = flags
+                    .split_once('.')
+                    .and_then(|(_, p)| p.parse().ok())
+                    .unwrap_or(6);
                 format!("{f:.precision$}")
             }
             ('f' | 'F', Value::Int(i)) => format!("%!f(int={i})"),
             ('g', Value::Float(f)) => go_float(*f),
             (verb, v) => format!("%!{verb}({}={})", v.type_name(), v.go_string()),
         };
-        let width: usize = flags.trim_start_matches(['-', '+', '#', ' ', '0']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        let width: usize = flags
+            .trim_start_matches(['-', '+', '#', ' ', '0'])
+            .split('.')
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
         let pad = width.saturating_sub(text.chars().count());
         if flags.starts_with('-') {
             out.push_str(&text);
@@ -1295,7 +1548,10 @@ fn go_sprintf(format: &str, args: &[Value]) -> String {
     }
     if next < args.len() {
         out.push_str("%!(EXTRA ");
-        let extra: Vec<String> = args[next..].iter().map(|v| format!("{}={}", v.type_name(), v.go_string())).collect();
+        let extra: Vec<String> = args[next..]
+            .iter()
+            .map(|v| format!("{}={}", v.type_name(), v.go_string()))
+            .collect();
         out.push_str(&extra.join(", "));
         out.push(')');
     }
@@ -1371,7 +1627,9 @@ fn url_query_escape(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => {
                 let _ = write!(out, "%{b:02X}");

@@ -21,10 +21,15 @@ impl Quantity {
     /// `-9223372036854775808m`): such a value is never answered as a number.
     pub fn from_f64(value: f64, format: Format) -> Option<Quantity> {
         let scaled = value * 1000.0;
-        if !scaled.is_finite() || scaled >= 9.223_372_036_854_775_807e18 || scaled < -9.223_372_036_854_775_808e18 {
+        // 2^63 is exactly representable; every finite value in [-2^63, 2^63) converts.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if !(-LIMIT..LIMIT).contains(&scaled) {
             return None;
         }
-        Some(Quantity { milli: scaled.trunc() as i64, format })
+        Some(Quantity {
+            milli: scaled.trunc() as i64,
+            format,
+        })
     }
 
     pub fn from_milli(milli: i64, format: Format) -> Quantity {
@@ -47,13 +52,20 @@ impl fmt::Display for Quantity {
         }
         let n = m / 1000;
         match self.format {
-            Format::BinarySI if !(-1024 < n && n < 1024) => write_scaled(f, n, 1024, &["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]),
+            Format::BinarySI if !(-1024 < n && n < 1024) => {
+                write_scaled(f, n, 1024, &["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"])
+            }
             _ => write_scaled(f, n, 1000, &["", "k", "M", "G", "T", "P", "E"]),
         }
     }
 }
 
-fn write_scaled(f: &mut fmt::Formatter<'_>, mut n: i64, base: i64, suffixes: &[&str]) -> fmt::Result {
+fn write_scaled(
+    f: &mut fmt::Formatter<'_>,
+    mut n: i64,
+    base: i64,
+    suffixes: &[&str],
+) -> fmt::Result {
     let mut k = 0;
     while k + 1 < suffixes.len() && n % base == 0 {
         n /= base;
@@ -108,8 +120,18 @@ mod tests {
             (512.0, "512", "512"),
         ];
         for &(v, decimal, binary) in cases {
-            assert_eq!(Quantity::from_f64(v, Format::DecimalSI).unwrap().to_string(), decimal, "{v} DecimalSI");
-            assert_eq!(Quantity::from_f64(v, Format::BinarySI).unwrap().to_string(), binary, "{v} BinarySI");
+            assert_eq!(
+                Quantity::from_f64(v, Format::DecimalSI)
+                    .unwrap()
+                    .to_string(),
+                decimal,
+                "{v} DecimalSI"
+            );
+            assert_eq!(
+                Quantity::from_f64(v, Format::BinarySI).unwrap().to_string(),
+                binary,
+                "{v} BinarySI"
+            );
         }
     }
 
@@ -123,9 +145,19 @@ mod tests {
 
     #[test]
     fn canonical_mantissa_never_ends_in_000() {
-        for milli in [1_000i64, 1_000_000, 7_000_000_000, -3_000_000, 123_000, 5_000_000_000_000_000] {
+        for milli in [
+            1_000i64,
+            1_000_000,
+            7_000_000_000,
+            -3_000_000,
+            123_000,
+            5_000_000_000_000_000,
+        ] {
             let s = Quantity::from_milli(milli, Format::DecimalSI).to_string();
-            let digits: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+            let digits: String = s
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '-')
+                .collect();
             assert!(!digits.ends_with("000"), "{milli} → {s}");
         }
     }

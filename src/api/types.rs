@@ -82,18 +82,29 @@ impl LabelSelectorJson {
         for r in selector.requirements() {
             let operator = match r.operator {
                 Operator::Equals | Operator::DoubleEquals => {
-                    out.match_labels.insert(r.key.clone(), r.values.first().cloned().unwrap_or_default());
+                    out.match_labels
+                        .insert(r.key.clone(), r.values.first().cloned().unwrap_or_default());
                     continue;
                 }
                 Operator::In => "In",
                 Operator::NotIn => "NotIn",
                 Operator::Exists => "Exists",
                 Operator::DoesNotExist => "DoesNotExist",
-                Operator::NotEquals => return Err("\"!=\" is not a valid label selector operator".into()),
-                Operator::GreaterThan => return Err("\"gt\" is not a valid label selector operator".into()),
-                Operator::LessThan => return Err("\"lt\" is not a valid label selector operator".into()),
+                Operator::NotEquals => {
+                    return Err("\"!=\" is not a valid label selector operator".into());
+                }
+                Operator::GreaterThan => {
+                    return Err("\"gt\" is not a valid label selector operator".into());
+                }
+                Operator::LessThan => {
+                    return Err("\"lt\" is not a valid label selector operator".into());
+                }
             };
-            out.match_expressions.push(LabelSelectorRequirement { key: r.key.clone(), operator, values: r.values.clone() });
+            out.match_expressions.push(LabelSelectorRequirement {
+                key: r.key.clone(),
+                operator,
+                values: r.values.clone(),
+            });
         }
         Ok(out)
     }
@@ -169,7 +180,10 @@ pub struct Status {
 
 /// RFC 3339 UTC with second precision, as metav1.Time serialises (`2024-05-01T10:00:00Z`).
 pub fn rfc3339(time: SystemTime) -> String {
-    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     rfc3339_secs(secs)
 }
 
@@ -186,7 +200,12 @@ pub fn rfc3339_secs(secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -202,9 +221,18 @@ mod tests {
 
     #[test]
     fn metric_label_selectors_become_label_selectors() {
-        let json = |s: &str| LabelSelectorJson::from_selector(&LabelSelector::parse(s).unwrap()).map(|j| serde_json::to_string(&j).unwrap());
+        let json = |s: &str| {
+            LabelSelectorJson::from_selector(&LabelSelector::parse(s).unwrap())
+                .map(|j| serde_json::to_string(&j).unwrap())
+        };
         assert_eq!(json("a=b").unwrap(), r#"{"matchLabels":{"a":"b"}}"#);
-        assert_eq!(json("a in (x,y),!c").unwrap(), r#"{"matchExpressions":[{"key":"a","operator":"In","values":["x","y"]},{"key":"c","operator":"DoesNotExist"}]}"#);
-        assert_eq!(json("a!=b").unwrap_err(), "\"!=\" is not a valid label selector operator");
+        assert_eq!(
+            json("a in (x,y),!c").unwrap(),
+            r#"{"matchExpressions":[{"key":"a","operator":"In","values":["x","y"]},{"key":"c","operator":"DoesNotExist"}]}"#
+        );
+        assert_eq!(
+            json("a!=b").unwrap_err(),
+            "\"!=\" is not a valid label selector operator"
+        );
     }
 }

@@ -15,12 +15,33 @@ fn the_default_config_parses() {
     let text = include_str!("../../config/default.yaml");
     let config = parse(text).unwrap();
     assert_eq!(config.rules.len(), 6);
-    assert_eq!(config.rules[1].series_filters[0].is_not.as_ref().unwrap().value, "^container_.*_seconds_total$");
-    assert_eq!(config.rules[0].resources.overrides["namespace"].resource.value, "namespace");
+    assert_eq!(
+        config.rules[1].series_filters[0]
+            .is_not
+            .as_ref()
+            .unwrap()
+            .value,
+        "^container_.*_seconds_total$"
+    );
+    assert_eq!(
+        config.rules[0].resources.overrides["namespace"]
+            .resource
+            .value,
+        "namespace"
+    );
     assert_eq!(config.rules[3].resources.template.value, "<<.Resource>>");
     assert!(config.rules[3].name.matches.is_empty());
-    assert_eq!(config.rules[0].metrics_query.value, "sum(rate(<<.Series>>{<<.LabelMatchers>>,container!=\"POD\"}[5m])) by (<<.GroupBy>>)");
-    assert_eq!(config.rules[0].metrics_query.position, Position { line: 13, column: 17 });
+    assert_eq!(
+        config.rules[0].metrics_query.value,
+        "sum(rate(<<.Series>>{<<.LabelMatchers>>,container!=\"POD\"}[5m])) by (<<.GroupBy>>)"
+    );
+    assert_eq!(
+        config.rules[0].metrics_query.position,
+        Position {
+            line: 13,
+            column: 17
+        }
+    );
     let resource = config.resource_rules.unwrap();
     assert_eq!(resource.window.to_string(), "5m");
     assert_eq!(resource.cpu.container_label.value, "container");
@@ -35,18 +56,30 @@ fn empty_and_comment_only_files_are_valid() {
 
 #[test]
 fn yaml_1_1_booleans_and_nulls_read_like_yaml_v2() {
-    let config = parse("externalRules:\n- seriesQuery: x\n  resources:\n    namespaced: no\n  name:\n    as: ~\n").unwrap();
+    let config = parse(
+        "externalRules:\n- seriesQuery: x\n  resources:\n    namespaced: no\n  name:\n    as: ~\n",
+    )
+    .unwrap();
     assert!(!config.external_rules[0].resources.namespaced);
     assert_eq!(config.external_rules[0].name.as_.value, "");
-    let config = parse("externalRules:\n- resources:\n    namespaced: yes\n  name:\n    as:\n").unwrap();
+    let config =
+        parse("externalRules:\n- resources:\n    namespaced: yes\n  name:\n    as:\n").unwrap();
     assert!(config.external_rules[0].resources.namespaced);
     let config = parse("rules:\n- seriesQuery: x\n").unwrap();
-    assert!(config.rules[0].resources.namespaced, "namespaced defaults to true");
+    assert!(
+        config.rules[0].resources.namespaced,
+        "namespaced defaults to true"
+    );
 }
 
 #[test]
 fn resource_rules_presence_is_kept() {
-    assert!(parse("resourceRules: {}\n").unwrap().resource_rules.is_some());
+    assert!(
+        parse("resourceRules: {}\n")
+            .unwrap()
+            .resource_rules
+            .is_some()
+    );
     assert!(parse("resourceRules:\n").unwrap().resource_rules.is_none());
     assert!(parse("rules: []\n").unwrap().resource_rules.is_none());
 }
@@ -57,8 +90,14 @@ fn errors_name_file_line_column_and_field() {
         "rules:\n- seriesQuery: x\n  metricQuery: y\n",
         "rules.yaml:3:3: rules[0].metricQuery: unknown field `metricQuery`, expected one of seriesQuery, seriesFilters, resources, name, metricsQuery",
     );
-    check_err("Rules: []\n", "rules.yaml:1:1: Rules: unknown field `Rules`, expected one of rules, externalRules, resourceRules");
-    check_err("rules:\n- seriesQuery: x\n  seriesQuery: y\n", "rules.yaml:3:3: rules[0].seriesQuery: field seriesQuery already set (duplicate key)");
+    check_err(
+        "Rules: []\n",
+        "rules.yaml:1:1: Rules: unknown field `Rules`, expected one of rules, externalRules, resourceRules",
+    );
+    check_err(
+        "rules:\n- seriesQuery: x\n  seriesQuery: y\n",
+        "rules.yaml:3:3: rules[0].seriesQuery: field seriesQuery already set (duplicate key)",
+    );
     check_err(
         "rules:\n- seriesQuery: a\n- seriesQuery: b\n  resources:\n    namespaced: maybe\n",
         "rules.yaml:5:17: rules[1].resources.namespaced: invalid boolean",

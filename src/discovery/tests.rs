@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::{generate_default, Config};
+use crate::config::{Config, generate_default};
 use crate::model::PromDuration;
 use crate::naming::{ResourceInfo, StaticMapper};
 
@@ -11,17 +11,44 @@ fn mapper_a() -> StaticMapper {
         r("", "v1", "pods", "pod", "Pod", true),
         r("", "v1", "services", "service", "Service", true),
         r("", "v1", "nodes", "node", "Node", false),
-        r("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false),
+        r(
+            "",
+            "v1",
+            "persistentvolumes",
+            "persistentvolume",
+            "PersistentVolume",
+            false,
+        ),
         r("", "v1", "namespaces", "namespace", "Namespace", false),
-        r("extensions", "v1beta1", "ingresses", "ingress", "Ingress", true),
-        r("extensions", "v1beta1", "deployments", "deployment", "Deployment", true),
+        r(
+            "extensions",
+            "v1beta1",
+            "ingresses",
+            "ingress",
+            "Ingress",
+            true,
+        ),
+        r(
+            "extensions",
+            "v1beta1",
+            "deployments",
+            "deployment",
+            "Deployment",
+            true,
+        ),
     ])
 }
 
 fn series(name: &str, labels: &[(&str, &str)]) -> Series {
-    let mut labels: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut labels: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     labels.sort();
-    Series { name: name.to_string(), labels }
+    Series {
+        name: name.to_string(),
+        labels,
+    }
 }
 
 fn rules(prefix: &str) -> RuleSet {
@@ -34,7 +61,14 @@ fn keys(registry: &Registry) -> Vec<String> {
     registry
         .custom_keys()
         .iter()
-        .map(|k| format!("{} {} {}", k.group_resource, k.scope.is_namespaced(), k.metric))
+        .map(|k| {
+            format!(
+                "{} {} {}",
+                k.group_resource,
+                k.scope.is_namespaced(),
+                k.metric
+            )
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect()
@@ -47,7 +81,8 @@ fn assert_keys(registry: &Registry, expect: &[&str]) {
     assert_eq!(keys(registry), expect);
 }
 
-const CONTAINER_QUERY: &str = r#"{__name__=~"^container_.*",container!="POD",namespace!="",pod!=""}"#;
+const CONTAINER_QUERY: &str =
+    r#"{__name__=~"^container_.*",container!="POD",namespace!="",pod!=""}"#;
 
 mod same_as_go {
     use super::*;
@@ -57,14 +92,46 @@ mod same_as_go {
     fn provider_lists_after_one_relist() {
         let rules = rules("");
         let mut input = HashMap::new();
-        input.insert(CONTAINER_QUERY.to_string(), vec![series("container_some_usage", &[("pod", "somepod"), ("namespace", "somens"), ("container", "somecont")])]);
+        input.insert(
+            CONTAINER_QUERY.to_string(),
+            vec![series(
+                "container_some_usage",
+                &[
+                    ("pod", "somepod"),
+                    ("namespace", "somens"),
+                    ("container", "somecont"),
+                ],
+            )],
+        );
         input.insert(
             r#"{namespace!="",__name__!~"^container_.*"}"#.to_string(),
             vec![
-                series("ingress_hits_total", &[("ingress", "someingress"), ("service", "somesvc"), ("pod", "backend1"), ("namespace", "somens")]),
-                series("ingress_hits_total", &[("ingress", "someingress"), ("service", "somesvc"), ("pod", "backend2"), ("namespace", "somens")]),
-                series("service_proxy_packets", &[("service", "somesvc"), ("namespace", "somens")]),
-                series("work_queue_wait_seconds_total", &[("deployment", "somedep"), ("namespace", "somens")]),
+                series(
+                    "ingress_hits_total",
+                    &[
+                        ("ingress", "someingress"),
+                        ("service", "somesvc"),
+                        ("pod", "backend1"),
+                        ("namespace", "somens"),
+                    ],
+                ),
+                series(
+                    "ingress_hits_total",
+                    &[
+                        ("ingress", "someingress"),
+                        ("service", "somesvc"),
+                        ("pod", "backend2"),
+                        ("namespace", "somens"),
+                    ],
+                ),
+                series(
+                    "service_proxy_packets",
+                    &[("service", "somesvc"), ("namespace", "somens")],
+                ),
+                series(
+                    "work_queue_wait_seconds_total",
+                    &[("deployment", "somedep"), ("namespace", "somens")],
+                ),
             ],
         );
         let mut registry = Registry::default();
@@ -91,21 +158,52 @@ mod same_as_go {
     #[test]
     fn series_registry_lists_all_metrics() {
         let rules = rules("kube_");
-        let container = |name: &str| series(name, &[("pod", "p"), ("namespace", "n"), ("container", "c")]);
+        let container = |name: &str| {
+            series(
+                name,
+                &[("pod", "p"), ("namespace", "n"), ("container", "c")],
+            )
+        };
         let mut input = HashMap::new();
         input.insert(
             CONTAINER_QUERY.to_string(),
-            vec![container("container_some_time_seconds_total"), container("container_some_count_total"), container("container_some_usage")],
+            vec![
+                container("container_some_time_seconds_total"),
+                container("container_some_count_total"),
+                container("container_some_usage"),
+            ],
         );
         input.insert(
             r#"{kube_namespace!="",__name__!~"^container_.*"}"#.to_string(),
             vec![
                 series("node_gigawatts", &[("kube_node", "n")]),
-                series("service_proxy_packets", &[("kube_service", "s"), ("kube_namespace", "n")]),
-                series("ingress_hits_total", &[("kube_ingress", "i"), ("kube_service", "s"), ("kube_pod", "backend1"), ("kube_namespace", "n")]),
-                series("ingress_hits_total", &[("kube_ingress", "i"), ("kube_service", "s"), ("kube_pod", "backend2"), ("kube_namespace", "n")]),
+                series(
+                    "service_proxy_packets",
+                    &[("kube_service", "s"), ("kube_namespace", "n")],
+                ),
+                series(
+                    "ingress_hits_total",
+                    &[
+                        ("kube_ingress", "i"),
+                        ("kube_service", "s"),
+                        ("kube_pod", "backend1"),
+                        ("kube_namespace", "n"),
+                    ],
+                ),
+                series(
+                    "ingress_hits_total",
+                    &[
+                        ("kube_ingress", "i"),
+                        ("kube_service", "s"),
+                        ("kube_pod", "backend2"),
+                        ("kube_namespace", "n"),
+                    ],
+                ),
                 series("volume_claims_total", &[("kube_persistentvolume", "v")]),
-                series("work_queue_wait_seconds_total", &[("kube_deployment", "d"), ("kube_namespace", "n")]),
+                series(
+                    "work_queue_wait_seconds_total",
+                    &[("kube_deployment", "d"), ("kube_namespace", "n")],
+                ),
                 series("node_fan_seconds_total", &[("kube_node", "n")]),
             ],
         );
@@ -140,16 +238,33 @@ mod same_as_go {
 #[test]
 fn namespaced_flag_follows_the_resource() {
     let mut mapper = mapper_a().resources().to_vec();
-    mapper.push(ResourceInfo::new("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false));
+    mapper.push(ResourceInfo::new(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "storageclass",
+        "StorageClass",
+        false,
+    ));
     let mapper = StaticMapper::new(mapper);
-    let text = "rules:\n- seriesQuery: q\n  resources:\n    template: <<.Resource>>\n  metricsQuery: x\n";
+    let text =
+        "rules:\n- seriesQuery: q\n  resources:\n    template: <<.Resource>>\n  metricsQuery: x\n";
     let config = Config::parse(Path::new("r.yaml"), text).unwrap();
     let rules = RuleSet::compile(&config, Path::new("r.yaml"), &mapper).unwrap();
     let mut input = HashMap::new();
-    input.insert("q".to_string(), vec![series("m", &[("node", "n"), ("instance", "i")]), series("s", &[("storageclass", "x")])]);
+    input.insert(
+        "q".to_string(),
+        vec![
+            series("m", &[("node", "n"), ("instance", "i")]),
+            series("s", &[("storageclass", "x")]),
+        ],
+    );
     let mut registry = Registry::default();
     registry.build_custom(&rules.custom, &input, &mapper, false);
-    assert_keys(&registry, &["nodes false m", "storageclasses.storage.k8s.io true s"]);
+    assert_keys(
+        &registry,
+        &["nodes false m", "storageclasses.storage.k8s.io true s"],
+    );
 }
 
 #[test]
@@ -158,14 +273,42 @@ fn later_rules_win_collisions_and_are_counted() {
     let config = Config::parse(Path::new("r.yaml"), text).unwrap();
     let rules = RuleSet::compile(&config, Path::new("r.yaml"), &mapper_a()).unwrap();
     let mut input = HashMap::new();
-    input.insert("q".to_string(), vec![series("x_total", &[("pod", "p")]), series("x_count", &[("pod", "p")])]);
+    input.insert(
+        "q".to_string(),
+        vec![
+            series("x_total", &[("pod", "p")]),
+            series("x_count", &[("pod", "p")]),
+        ],
+    );
     let mut registry = Registry::default();
     registry.build_custom(&rules.custom, &input, &mapper_a(), false);
-    let key = CustomMetricInfo { group_resource: GroupResource::core("pods"), scope: Scope::Namespaced, metric: MetricName::new("x") };
-    assert_eq!(registry.custom(&key), Some(&Registration { series_name: "x_total".into(), rule: 1 }));
-    let key = CustomMetricInfo { metric: MetricName::new("x_total"), ..key };
-    assert_eq!(registry.custom(&key), Some(&Registration { series_name: "x_count".into(), rule: 2 }));
-    assert_eq!(registry.collisions, 1, "x_total from rule 0 is overwritten by rule 2");
+    let key = CustomMetricInfo {
+        group_resource: GroupResource::core("pods"),
+        scope: Scope::Namespaced,
+        metric: MetricName::new("x"),
+    };
+    assert_eq!(
+        registry.custom(&key),
+        Some(&Registration {
+            series_name: "x_total".into(),
+            rule: 1
+        })
+    );
+    let key = CustomMetricInfo {
+        metric: MetricName::new("x_total"),
+        ..key
+    };
+    assert_eq!(
+        registry.custom(&key),
+        Some(&Registration {
+            series_name: "x_count".into(),
+            rule: 2
+        })
+    );
+    assert_eq!(
+        registry.collisions, 1,
+        "x_total from rule 0 is overwritten by rule 2"
+    );
 }
 
 #[test]
@@ -174,12 +317,41 @@ fn standalone_objects_come_from_series_labels() {
     let mut input = HashMap::new();
     input.insert(
         CONTAINER_QUERY.to_string(),
-        vec![series("container_x", &[("pod", "a"), ("namespace", "ns1"), ("container", "c"), ("app", "web")])],
+        vec![series(
+            "container_x",
+            &[
+                ("pod", "a"),
+                ("namespace", "ns1"),
+                ("container", "c"),
+                ("app", "web"),
+            ],
+        )],
     );
     let mut registry = Registry::default();
     registry.build_custom(&rules.custom, &input, &mapper_a(), true);
-    let pods: Vec<_> = registry.objects(&GroupResource::core("pods")).map(|(o, l)| (o.clone(), l.get("app").cloned())).collect();
-    assert_eq!(pods, vec![(SeenObject { namespace: Some("ns1".into()), name: "a".into() }, Some("web".into()))]);
-    let namespaces: Vec<_> = registry.objects(&GroupResource::core("namespaces")).map(|(o, _)| o.clone()).collect();
-    assert_eq!(namespaces, vec![SeenObject { namespace: None, name: "ns1".into() }]);
+    let pods: Vec<_> = registry
+        .objects(&GroupResource::core("pods"))
+        .map(|(o, l)| (o.clone(), l.get("app").cloned()))
+        .collect();
+    assert_eq!(
+        pods,
+        vec![(
+            SeenObject {
+                namespace: Some("ns1".into()),
+                name: "a".into()
+            },
+            Some("web".into())
+        )]
+    );
+    let namespaces: Vec<_> = registry
+        .objects(&GroupResource::core("namespaces"))
+        .map(|(o, _)| o.clone())
+        .collect();
+    assert_eq!(
+        namespaces,
+        vec![SeenObject {
+            namespace: None,
+            name: "ns1".into()
+        }]
+    );
 }

@@ -15,7 +15,14 @@ pub struct ResourceInfo {
 }
 
 impl ResourceInfo {
-    pub fn new(group: &str, version: &str, resource: &str, singular: &str, kind: &str, namespaced: bool) -> Self {
+    pub fn new(
+        group: &str,
+        version: &str,
+        resource: &str,
+        singular: &str,
+        kind: &str,
+        namespaced: bool,
+    ) -> Self {
         ResourceInfo {
             group_resource: GroupResource::new(group, resource),
             version: version.to_string(),
@@ -56,23 +63,100 @@ impl StaticMapper {
             r("", "v1", "services", "service", "Service", true),
             r("", "v1", "namespaces", "namespace", "Namespace", false),
             r("", "v1", "nodes", "node", "Node", false),
-            r("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false),
-            r("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true),
+            r(
+                "",
+                "v1",
+                "persistentvolumes",
+                "persistentvolume",
+                "PersistentVolume",
+                false,
+            ),
+            r(
+                "",
+                "v1",
+                "persistentvolumeclaims",
+                "persistentvolumeclaim",
+                "PersistentVolumeClaim",
+                true,
+            ),
             r("", "v1", "endpoints", "endpoints", "Endpoints", true),
             r("", "v1", "configmaps", "configmap", "ConfigMap", true),
             r("", "v1", "secrets", "secret", "Secret", true),
-            r("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true),
-            r("", "v1", "replicationcontrollers", "replicationcontroller", "ReplicationController", true),
-            r("apps", "v1", "deployments", "deployment", "Deployment", true),
-            r("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true),
+            r(
+                "",
+                "v1",
+                "serviceaccounts",
+                "serviceaccount",
+                "ServiceAccount",
+                true,
+            ),
+            r(
+                "",
+                "v1",
+                "replicationcontrollers",
+                "replicationcontroller",
+                "ReplicationController",
+                true,
+            ),
+            r(
+                "apps",
+                "v1",
+                "deployments",
+                "deployment",
+                "Deployment",
+                true,
+            ),
+            r(
+                "apps",
+                "v1",
+                "statefulsets",
+                "statefulset",
+                "StatefulSet",
+                true,
+            ),
             r("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true),
-            r("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true),
+            r(
+                "apps",
+                "v1",
+                "replicasets",
+                "replicaset",
+                "ReplicaSet",
+                true,
+            ),
             r("batch", "v1", "jobs", "job", "Job", true),
             r("batch", "v1", "cronjobs", "cronjob", "CronJob", true),
-            r("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true),
-            r("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", true),
-            r("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true),
-            r("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false),
+            r(
+                "networking.k8s.io",
+                "v1",
+                "ingresses",
+                "ingress",
+                "Ingress",
+                true,
+            ),
+            r(
+                "autoscaling",
+                "v2",
+                "horizontalpodautoscalers",
+                "horizontalpodautoscaler",
+                "HorizontalPodAutoscaler",
+                true,
+            ),
+            r(
+                "policy",
+                "v1",
+                "poddisruptionbudgets",
+                "poddisruptionbudget",
+                "PodDisruptionBudget",
+                true,
+            ),
+            r(
+                "storage.k8s.io",
+                "v1",
+                "storageclasses",
+                "storageclass",
+                "StorageClass",
+                false,
+            ),
         ])
     }
 
@@ -97,7 +181,9 @@ pub fn resolve_in(resources: &[ResourceInfo], group: &str, resource: &str) -> Op
         .iter()
         .filter(|info| group.is_empty() || info.group_resource.group == group)
         .find(|info| {
-            info.group_resource.resource == wanted || info.singular == wanted || info.kind.eq_ignore_ascii_case(&wanted)
+            info.group_resource.resource == wanted
+                || info.singular == wanted
+                || info.kind.eq_ignore_ascii_case(&wanted)
         })
         .cloned()
 }

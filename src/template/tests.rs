@@ -6,7 +6,10 @@ fn data() -> Value {
         [
             ("Series", Value::str("s")),
             ("LabelMatchers", Value::str(r#"pod=~"a|b""#)),
-            ("LabelValuesByName", Value::string_map([("z", "1"), ("a", "2")])),
+            (
+                "LabelValuesByName",
+                Value::string_map([("z", "1"), ("a", "2")]),
+            ),
             ("GroupBy", Value::str("pod,container")),
             ("GroupBySlice", Value::string_list(["pod", "container"])),
         ]
@@ -17,8 +20,15 @@ fn data() -> Value {
 
 #[track_caller]
 fn check(template: &str, expect: &str) {
-    let parsed = Template::parse("metrics-query", template).unwrap_or_else(|e| panic!("{template}: {e}"));
-    assert_eq!(parsed.render(&data()).unwrap_or_else(|e| panic!("{template}: {e}")), expect, "{template}");
+    let parsed =
+        Template::parse("metrics-query", template).unwrap_or_else(|e| panic!("{template}: {e}"));
+    assert_eq!(
+        parsed
+            .render(&data())
+            .unwrap_or_else(|e| panic!("{template}: {e}")),
+        expect,
+        "{template}"
+    );
 }
 
 #[track_caller]
@@ -42,7 +52,10 @@ mod same_as_go {
     fn fields_and_printing() {
         check("<<.Series>>", "s");
         check("<< .Series >>", "s");
-        check("sum(rate(<<.Series>>{<<.LabelMatchers>>}[5m])) by (<<.GroupBy>>)", r#"sum(rate(s{pod=~"a|b"}[5m])) by (pod,container)"#);
+        check(
+            "sum(rate(<<.Series>>{<<.LabelMatchers>>}[5m])) by (<<.GroupBy>>)",
+            r#"sum(rate(s{pod=~"a|b"}[5m])) by (pod,container)"#,
+        );
         check("<<.GroupBySlice>>", "[pod container]");
         check("<<.LabelValuesByName>>", "map[a:2 z:1]");
         check(r#"<<index .LabelValuesByName "a">>"#, "2");
@@ -64,29 +77,56 @@ mod same_as_go {
 
     #[test]
     fn control_flow() {
-        check("<<range $i, $v := .GroupBySlice>><<if $i>>,<<end>><<$v>><<end>>", "pod,container");
+        check(
+            "<<range $i, $v := .GroupBySlice>><<if $i>>,<<end>><<$v>><<end>>",
+            "pod,container",
+        );
         check("<<range .GroupBySlice>>[<<.>>]<<end>>", "[pod][container]");
-        check("<<range $k, $v := .LabelValuesByName>><<$k>>=<<$v>>;<<end>>", "a=2;z=1;");
+        check(
+            "<<range $k, $v := .LabelValuesByName>><<$k>>=<<$v>>;<<end>>",
+            "a=2;z=1;",
+        );
         check("<<if eq .Series \"s\">>yes<<else>>no<<end>>", "yes");
-        check("<<if eq .Series \"x\">>1<<else if eq .Series \"s\">>2<<else>>3<<end>>", "2");
+        check(
+            "<<if eq .Series \"x\">>1<<else if eq .Series \"s\">>2<<else>>3<<end>>",
+            "2",
+        );
         check("<<if ne .Series \"s\">>1<<else>>2<<end>>", "2");
         check("<<with .Series>>[<<.>>]<<end>>", "[s]");
-        check("<<with .LabelValuesByName.missing>>x<<else>>none<<end>>", "none");
+        check(
+            "<<with .LabelValuesByName.missing>>x<<else>>none<<end>>",
+            "none",
+        );
         check("<<$x := .Series>><<$x>><<$x>>", "ss");
         check("<<if and .Series .GroupBy>>both<<end>>", "both");
-        check("<<if or .LabelValuesByName.missing .Series>>one<<end>>", "one");
+        check(
+            "<<if or .LabelValuesByName.missing .Series>>one<<end>>",
+            "one",
+        );
         check("<<if not .Series>>x<<else>>y<<end>>", "y");
-        check("<<range .GroupBySlice>><<if eq . \"pod\">><<continue>><<end>><<.>><<end>>", "container");
+        check(
+            "<<range .GroupBySlice>><<if eq . \"pod\">><<continue>><<end>><<.>><<end>>",
+            "container",
+        );
         check("<<range .GroupBySlice>><<.>><<break>><<end>>", "pod");
-        check("<<range .LabelValuesByName.missing>>x<<else>>empty<<end>>", "empty");
-        check("<<define \"x\">>[<<.>>]<<end>><<template \"x\" .Series>>", "[s]");
+        check(
+            "<<range .LabelValuesByName.missing>>x<<else>>empty<<end>>",
+            "empty",
+        );
+        check(
+            "<<define \"x\">>[<<.>>]<<end>><<template \"x\" .Series>>",
+            "[s]",
+        );
         check("<<if lt 1 2>>lt<<end>>", "lt");
         check("<<.Series | printf \"%s!\">>", "s!");
     }
 
     #[test]
     fn printf_verbs() {
-        check(r#"<<printf "%s-%d-%q-%v" .Series 3 .Series .GroupBySlice>>"#, r#"s-3-"s"-[pod container]"#);
+        check(
+            r#"<<printf "%s-%d-%q-%v" .Series 3 .Series .GroupBySlice>>"#,
+            r#"s-3-"s"-[pod container]"#,
+        );
         check(r#"<<printf "%s">>"#, "%!s(MISSING)");
         check(r#"<<printf "%d%%" 5>>"#, "5%");
         check(r#"<<print 1 2 "a" 3>>"#, "1 2a3");
@@ -95,16 +135,28 @@ mod same_as_go {
 
 #[test]
 fn unknown_functions_fail_at_parse_time() {
-    check_parse_err(r#"<<join .GroupBySlice ",">>"#, r#"template: metrics-query:1: function "join" not defined"#);
+    check_parse_err(
+        r#"<<join .GroupBySlice ",">>"#,
+        r#"template: metrics-query:1: function "join" not defined"#,
+    );
     check_parse_err("<<.Series", "template: metrics-query:1: unclosed action");
-    check_parse_err("a\n<<if .Series>>", "template: metrics-query:2: unexpected EOF");
+    check_parse_err(
+        "a\n<<if .Series>>",
+        "template: metrics-query:2: unexpected EOF",
+    );
     check_parse_err("<<end>>", "template: metrics-query:1: unexpected {{end}}");
-    check_parse_err("<<$nope>>", r#"template: metrics-query:1: undefined variable "$nope""#);
+    check_parse_err(
+        "<<$nope>>",
+        r#"template: metrics-query:1: undefined variable "$nope""#,
+    );
 }
 
 #[test]
 fn execution_errors_name_the_action() {
-    check_render_err("<<.series>>", "can't evaluate field series in type queryTemplateArgs");
+    check_render_err(
+        "<<.series>>",
+        "can't evaluate field series in type queryTemplateArgs",
+    );
     check_render_err("<<index .GroupBySlice 5>>", "index out of range: 5");
     check_render_err("<<.Series.Foo>>", "can't evaluate field Foo in type string");
 }
@@ -128,7 +180,13 @@ fn go_quote_matches_strconv_quote() {
 
 #[test]
 fn floats_print_like_go() {
-    let cases = [(0.5, "0.5"), (1e21, "1e+21"), (1e6, "1000000"), (1e-5, "1e-05"), (3.0, "3")];
+    let cases = [
+        (0.5, "0.5"),
+        (1e21, "1e+21"),
+        (1e6, "1000000"),
+        (1e-5, "1e-05"),
+        (3.0, "3"),
+    ];
     for (f, expect) in cases {
         assert_eq!(go_float(f), expect);
     }

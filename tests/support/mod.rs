@@ -17,7 +17,11 @@ use axum::{Json, Router};
 use prometheus_adapter::model::LabelSelector;
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A plain HTTP/1.0 GET; enough for readiness checks without another client.
@@ -28,7 +32,10 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let code = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((code, body))
 }
 
@@ -55,11 +62,21 @@ pub struct Exposed {
 }
 
 pub const fn gauge(name: &'static str, labels: &'static str, value: f64) -> Exposed {
-    Exposed { name, labels, value, counter: false }
+    Exposed {
+        name,
+        labels,
+        value,
+        counter: false,
+    }
 }
 
 pub const fn counter(name: &'static str, labels: &'static str, rate: f64) -> Exposed {
-    Exposed { name, labels, value: rate, counter: true }
+    Exposed {
+        name,
+        labels,
+        value: rate,
+        counter: true,
+    }
 }
 
 /// Serves `/metrics` on a background runtime; returns its address.
@@ -69,7 +86,10 @@ pub fn start_exporter(series: Vec<Exposed>) -> SocketAddr {
     listener.set_nonblocking(true).unwrap();
     let started = Instant::now();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let app = Router::new().route(
                 "/metrics",
@@ -79,7 +99,11 @@ pub fn start_exporter(series: Vec<Exposed>) -> SocketAddr {
                         let elapsed = started.elapsed().as_secs_f64();
                         let mut out = String::new();
                         for s in &series {
-                            let value = if s.counter { s.value * elapsed } else { s.value };
+                            let value = if s.counter {
+                                s.value * elapsed
+                            } else {
+                                s.value
+                            };
                             out.push_str(&format!("{}{{{}}} {}\n", s.name, s.labels, value));
                         }
                         out
@@ -124,23 +148,40 @@ impl Prometheus {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start prometheus");
-        let prometheus = Prometheus { child, addr, _dir: dir };
-        wait_for("prometheus to be ready", Duration::from_secs(60), || http_get(addr, "/-/ready").is_some_and(|(c, _)| c == 200));
+        let prometheus = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        wait_for("prometheus to be ready", Duration::from_secs(60), || {
+            http_get(addr, "/-/ready").is_some_and(|(c, _)| c == 200)
+        });
         prometheus
     }
 
     /// Waits until an instant query returns a non-empty vector.
     pub fn wait_for_query(&self, query: &str) {
-        let path = format!("/api/v1/query?query={}", url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>());
-        wait_for(&format!("prometheus to answer {query}"), Duration::from_secs(60), || {
-            http_get(self.addr, &path).is_some_and(|(c, body)| c == 200 && body.contains("\"value\""))
-        });
+        let path = format!(
+            "/api/v1/query?query={}",
+            url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+        );
+        wait_for(
+            &format!("prometheus to answer {query}"),
+            Duration::from_secs(60),
+            || {
+                http_get(self.addr, &path)
+                    .is_some_and(|(c, body)| c == 200 && body.contains("\"value\""))
+            },
+        );
     }
 }
 
@@ -157,10 +198,22 @@ fn which_prometheus() -> PathBuf {
             return candidate.into();
         }
     }
-    panic!("prometheus is not installed: run the README's test command (scripts/test.sh), which installs Debian's package");
+    panic!(
+        "prometheus is not installed: run the README's test command (scripts/test.sh), which installs Debian's package"
+    );
 }
 
 // === The adapter ===
+
+/// The binary under test: Cargo's path in tests, `ADAPTER_BIN` for the demo example.
+pub fn adapter_binary() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_prometheus-adapter") {
+        Some(path) => path.into(),
+        None => std::env::var_os("ADAPTER_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "target/debug/prometheus-adapter".into()),
+    }
+}
 
 pub struct Adapter {
     child: Child,
@@ -177,7 +230,7 @@ impl Adapter {
         std::fs::write(&config, rules).unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("adapter.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_prometheus-adapter"))
+        let child = Command::new(adapter_binary())
             .arg("/adapter")
             .arg(format!("--config={}", config.display()))
             .arg(format!("--secure-port={port}"))
@@ -198,8 +251,15 @@ impl Adapter {
             ),
         )
         .unwrap();
-        let adapter = Adapter { child, port, kubeconfig, dir };
-        wait_for("the adapter to serve", Duration::from_secs(30), || adapter.get("/healthz").0 == 0);
+        let adapter = Adapter {
+            child,
+            port,
+            kubeconfig,
+            dir,
+        };
+        wait_for("the adapter to serve", Duration::from_secs(30), || {
+            adapter.get("/healthz").0 == 0
+        });
         adapter
     }
 
@@ -210,13 +270,22 @@ impl Adapter {
             .args(["get", "--raw", path])
             .output()
             .expect("kubectl is installed");
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// GET through kubectl and parse the JSON body; panics with the adapter's log on failure.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (code, stdout, stderr) = self.get(path);
-        assert_eq!(code, 0, "kubectl get --raw {path} failed: {stderr}\nadapter log:\n{}", self.log());
+        assert_eq!(
+            code,
+            0,
+            "kubectl get --raw {path} failed: {stderr}\nadapter log:\n{}",
+            self.log()
+        );
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{path}: {e}: {stdout}"))
     }
 
@@ -225,7 +294,11 @@ impl Adapter {
     }
 
     pub fn wait_ready(&self) {
-        wait_for("discovery to complete (/readyz)", Duration::from_secs(60), || self.get("/readyz").0 == 0);
+        wait_for(
+            "discovery to complete (/readyz)",
+            Duration::from_secs(60),
+            || self.get("/readyz").0 == 0,
+        );
     }
 
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
@@ -277,7 +350,10 @@ pub fn start_fake_apiserver(objects: Vec<FakeObject>, dir: &Path) -> PathBuf {
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let list_objects = objects.clone();
             let list = move |resource: String, namespace: Option<String>, query: std::collections::HashMap<String, String>, headers: HeaderMap| {

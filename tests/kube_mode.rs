@@ -1,0 +1,141 @@
+//! With a Kubernetes API (`--lister-kubeconfig`): resources come from API discovery and `*`
+//! requests list object names (metadata only) with the request's label selector.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn star_requests_list_objects_from_the_kubernetes_api() {
+    let exporter = start_exporter(vec![
+        gauge("queue_length", r#"namespace="shop",pod="web-1""#, 3.0),
+        gauge("queue_length", r#"namespace="shop",pod="web-2""#, 5.0),
+        gauge("queue_length", r#"namespace="shop",pod="api-1""#, 9.0),
+        gauge(
+            "replicas_wanted",
+            r#"namespace="shop",deployment="web""#,
+            4.0,
+        ),
+    ]);
+    let prometheus = Prometheus::start(&[exporter]);
+    prometheus.wait_for_query("queue_length");
+    let dir = tempfile::tempdir().unwrap();
+    // web-3 exists in the cluster but has no series; web-2 has a series but is not labelled app=web.
+    let kubeconfig = start_fake_apiserver(
+        vec![
+            FakeObject {
+                resource: "pods",
+                namespace: Some("shop"),
+                name: "web-3",
+                labels: &[("app", "web")],
+            },
+            FakeObject {
+                resource: "pods",
+                namespace: Some("shop"),
+                name: "web-1",
+                labels: &[("app", "web")],
+            },
+            FakeObject {
+                resource: "pods",
+                namespace: Some("shop"),
+                name: "web-2",
+                labels: &[("app", "canary")],
+            },
+            FakeObject {
+                resource: "pods",
+                namespace: Some("shop"),
+                name: "api-1",
+                labels: &[("app", "api")],
+            },
+            FakeObject {
+                resource: "namespaces",
+                namespace: None,
+                name: "shop",
+                labels: &[("team", "a")],
+            },
+        ],
+        dir.path(),
+    );
+    let rules = "rules:\n- seriesQuery: '{namespace!=\"\"}'\n  resources:\n    template: <<.Resource>>\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n";
+    let adapter = Adapter::start(
+        rules,
+        &[
+            format!("--prometheus-url={}", prometheus.url()),
+            format!("--lister-kubeconfig={}", kubeconfig.display()),
+        ],
+    );
+    adapter.wait_ready();
+
+    let doc = adapter.get_json("/apis/custom.metrics.k8s.io/v1beta1");
+    let names: Vec<&str> = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"deployments.apps/replicas_wanted"),
+        "the apps group came from API discovery: {names:?}"
+    );
+    assert!(names.contains(&"pods/queue_length"));
+
+    // Items follow the order of the Kubernetes list; listed objects without samples are skipped.
+    let list = adapter.get_json("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/*/queue_length?labelSelector=app%3Dweb");
+    let got: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["describedObject"]["name"].as_str().unwrap(),
+                i["value"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("web-1", "3")]);
+    let list = adapter.get_json("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/*/queue_length?labelSelector=app+in+(web,canary)");
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    // An Object metric on a deployment: kind and apiVersion from discovery.
+    let dep = adapter.get_json(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/deployments.apps/web/replicas_wanted",
+    );
+    assert_eq!(
+        dep["items"][0]["describedObject"],
+        serde_json::json!({"kind": "Deployment", "namespace": "shop", "name": "web", "apiVersion": "apps/v1"})
+    );
+    assert_eq!(dep["items"][0]["value"], "4");
+    // Singular and case-insensitive resources resolve as with a RESTMapper.
+    let dep = adapter.get_json(
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/Deployment.apps/web/replicas_wanted",
+    );
+    assert_eq!(dep["items"][0]["value"], "4");
+
+    // No object matches: 404, as the reference.
+    let (code, _, stderr) = adapter.get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/*/queue_length?labelSelector=app%3Dnone");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("the server could not find the metric queue_length for pods"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_lister_kubeconfig_is_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "rules: []\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prometheus-adapter"))
+        .args([
+            format!("--config={}", config.display()),
+            "--lister-kubeconfig=/nonexistent/kubeconfig".into(),
+            "--secure-port=0".into(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unable to load kubeconfig /nonexistent/kubeconfig")
+    );
+}
