@@ -7,7 +7,7 @@
 //! - Until a relist has produced a metric, relists retry with backoff instead of waiting a whole interval.
 //! - Nothing here builds PromQL; queries come from `naming`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -103,32 +103,43 @@ impl Registry {
                 continue;
             };
             count += list.len();
-            let mut label_cache: HashMap<&str, Option<GroupResource>> = HashMap::new();
+            // Series share a few names and label names: name each distinct series name once,
+            // resolve each label name once, and register each (series name, resource) once.
+            let mut names: HashMap<&str, Option<MetricName>> = HashMap::new();
+            let mut label_cache: HashMap<&str, Option<usize>> = HashMap::new();
+            let mut resources: Vec<GroupResource> = Vec::new();
+            let mut registered: HashSet<(&str, usize)> = HashSet::new();
             let namespace_label = rule
                 .converter
                 .label_for_resource(&GroupResource::core("namespaces"), mapper)
                 .ok();
             for s in list {
-                if !rule.keeps_series(&s.name) {
-                    continue;
-                }
-                let Some(metric) = rule.metric_name_for(&s.name) else {
-                    tracing::debug!(series = %s.name, rule = %rule.id, "unable to name series, skipping");
+                let metric = names.entry(s.name.as_str()).or_insert_with(|| {
+                    if !rule.keeps_series(&s.name) {
+                        return None;
+                    }
+                    let named = rule.metric_name_for(&s.name).map(MetricName::new);
+                    if named.is_none() {
+                        tracing::debug!(series = %s.name, rule = %rule.id, "unable to name series, skipping");
+                    }
+                    named
+                });
+                let Some(metric) = metric.as_ref() else {
                     continue;
                 };
                 for (label, value) in &s.labels {
-                    let resource = label_cache
-                        .entry(label.as_str())
-                        .or_insert_with(|| rule.converter.resource_for_label(label, mapper))
-                        .clone();
-                    let Some(group_resource) = resource else {
-                        continue;
-                    };
+                    let resource = *label_cache.entry(label.as_str()).or_insert_with(|| {
+                        let gr = rule.converter.resource_for_label(label, mapper)?;
+                        resources.push(gr);
+                        Some(resources.len() - 1)
+                    });
+                    let Some(resource) = resource else { continue };
+                    let group_resource = &resources[resource];
                     if collect_objects {
                         let namespace = namespace_label
                             .as_deref()
                             .filter(|_| {
-                                Scope::for_registered_resource(&group_resource).is_namespaced()
+                                Scope::for_registered_resource(group_resource).is_namespaced()
                             })
                             .and_then(|l| s.label(l));
                         let object = SeenObject {
@@ -145,10 +156,13 @@ impl Registry {
                             labels.entry(k.clone()).or_insert_with(|| v.clone());
                         }
                     }
+                    if !registered.insert((s.name.as_str(), resource)) {
+                        continue;
+                    }
                     let key = CustomMetricInfo {
-                        scope: Scope::for_registered_resource(&group_resource),
-                        group_resource,
-                        metric: MetricName::new(metric.clone()),
+                        scope: Scope::for_registered_resource(group_resource),
+                        group_resource: group_resource.clone(),
+                        metric: metric.clone(),
                     };
                     let registration = Registration {
                         series_name: s.name.clone(),
@@ -158,14 +172,12 @@ impl Registry {
                         && previous != registration
                     {
                         self.collisions += 1;
-                        if previous.rule != index {
-                            tracing::warn!(
-                                metric = %key.metric, resource = %key.group_resource,
-                                winner = %rule.id, loser = %rules[previous.rule].id,
-                                winner_series = %registration.series_name, loser_series = %previous.series_name,
-                                "two rules produce the same metric; the later rule wins"
-                            );
-                        }
+                        tracing::warn!(
+                            metric = %key.metric, resource = %key.group_resource,
+                            winner = %rule.id, loser = %rules[previous.rule].id,
+                            winner_series = %registration.series_name, loser_series = %previous.series_name,
+                            "two series produce the same metric; the later one wins"
+                        );
                     }
                 }
             }
@@ -186,8 +198,9 @@ impl Registry {
             let Some(list) = series.get(&rule.series_query) else {
                 continue;
             };
+            let mut seen: HashSet<&str> = HashSet::new();
             for s in list {
-                if !rule.keeps_series(&s.name) {
+                if !seen.insert(s.name.as_str()) || !rule.keeps_series(&s.name) {
                     continue;
                 }
                 let Some(metric) = rule.metric_name_for(&s.name) else {

@@ -10,6 +10,7 @@
 //! - Rendering never panics; every failure is a `RenderError` naming the template and the action.
 //! - Nothing here knows PromQL: output is plain text, escaping belongs to `naming`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -968,7 +969,7 @@ impl Template {
         let mut out = String::with_capacity(self.source.len() + 64);
         let mut exec = Exec {
             template: self,
-            vars: vec![("$".to_string(), data.clone())],
+            vars: vec![("$".to_string(), Cow::Borrowed(data))],
             depth: 0,
         };
         match exec.walk(&self.root, data, &mut out) {
@@ -995,7 +996,8 @@ impl From<RenderError> for Flow {
 
 struct Exec<'t> {
     template: &'t Template,
-    vars: Vec<(String, Value)>,
+    /// `$` borrows the caller's data; variables set while rendering are owned.
+    vars: Vec<(String, Cow<'t, Value>)>,
     depth: usize,
 }
 
@@ -1096,10 +1098,10 @@ impl<'t> Exec<'t> {
                     for (key, item) in items {
                         let inner = self.vars.len();
                         match decl.as_slice() {
-                            [v] => self.vars.push((v.clone(), item.clone())),
+                            [v] => self.vars.push((v.clone(), Cow::Owned(item.clone()))),
                             [k, v] => {
-                                self.vars.push((k.clone(), key));
-                                self.vars.push((v.clone(), item.clone()));
+                                self.vars.push((k.clone(), Cow::Owned(key)));
+                                self.vars.push((v.clone(), Cow::Owned(item.clone())));
                             }
                             _ => {}
                         }
@@ -1134,8 +1136,10 @@ impl<'t> Exec<'t> {
                         Some(p) => self.pipeline(p, dot)?,
                         None => Value::Nil,
                     };
-                    let saved =
-                        std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
+                    let saved = std::mem::replace(
+                        &mut self.vars,
+                        vec![("$".to_string(), Cow::Owned(new_dot.clone()))],
+                    );
                     self.depth += 1;
                     let result = self.walk(body, &new_dot, out);
                     self.depth -= 1;
@@ -1158,10 +1162,10 @@ impl<'t> Exec<'t> {
         for name in &pipe.decl {
             if pipe.assign {
                 if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                    slot.1 = value.clone();
+                    slot.1 = Cow::Owned(value.clone());
                 }
             } else {
-                self.vars.push((name.clone(), value.clone()));
+                self.vars.push((name.clone(), Cow::Owned(value.clone())));
             }
         }
         Ok(value)
@@ -1193,35 +1197,34 @@ impl<'t> Exec<'t> {
     fn arg(&mut self, pipe: &Pipeline, arg: &Arg, dot: &Value) -> Result<Value, RenderError> {
         match arg {
             Arg::Lit(v) => Ok(v.clone()),
-            Arg::Dot(fields) => self.fields(pipe, dot.clone(), fields),
+            Arg::Dot(fields) => self.fields(pipe, dot, fields),
             Arg::Var(name, fields) => {
-                let base = self
-                    .vars
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| self.error(pipe, format!("undefined variable: {name}")))?;
+                let base = match self.vars.iter().rev().find(|(n, _)| n == name) {
+                    Some((_, v)) => v,
+                    None => return Err(self.error(pipe, format!("undefined variable: {name}"))),
+                };
                 self.fields(pipe, base, fields)
             }
             Arg::Sub(inner, fields) => {
                 let base = self.pipeline(inner, dot)?;
-                self.fields(pipe, base, fields)
+                self.fields(pipe, &base, fields)
             }
             Arg::Func(name) => self.call(pipe, name, &[], dot, None),
         }
     }
 
+    /// Walks a field chain by reference and clones only the value it ends on.
     fn fields(
         &self,
         pipe: &Pipeline,
-        mut value: Value,
+        base: &Value,
         fields: &[String],
     ) -> Result<Value, RenderError> {
+        let mut value = base;
         for field in fields {
             value = match value {
                 Value::Struct(type_name, map) => match map.get(field.as_str()) {
-                    Some(v) => v.clone(),
+                    Some(v) => v,
                     None => {
                         return Err(self.error(
                             pipe,
@@ -1229,7 +1232,10 @@ impl<'t> Exec<'t> {
                         ));
                     }
                 },
-                Value::Map(map) => map.get(field).cloned().unwrap_or(Value::Missing),
+                Value::Map(map) => match map.get(field) {
+                    Some(v) => v,
+                    None => return Ok(Value::Missing),
+                },
                 Value::Nil | Value::Missing => {
                     return Err(self.error(
                         pipe,
@@ -1244,7 +1250,7 @@ impl<'t> Exec<'t> {
                 }
             };
         }
-        Ok(value)
+        Ok(value.clone())
     }
 
     fn call(
