@@ -24,15 +24,70 @@ use crate::model::{GroupResource, LabelSelector, MetricName, Scope};
 use crate::naming::{QueryRequest, ResourceInfo, ResourceMapper, RuleSet};
 use crate::prometheus::{self, QueryResult};
 
+pub mod external;
 pub mod quantity;
 pub mod types;
 
 use quantity::{Format, Quantity};
 use types::*;
 
-pub const CUSTOM_GROUP: &str = "custom.metrics.k8s.io";
-/// Advertised in this order; v1beta2 first as the preferred version.
-pub const CUSTOM_VERSIONS: [&str; 2] = ["v1beta2", "v1beta1"];
+/// A metrics API group and its versions, the preferred one first.
+#[derive(Clone, Copy, Debug)]
+pub struct Group {
+    pub name: &'static str,
+    pub versions: &'static [&'static str],
+}
+
+/// v1beta2 is advertised first, as the preferred version (both are served).
+pub const CUSTOM: Group = Group {
+    name: "custom.metrics.k8s.io",
+    versions: &["v1beta2", "v1beta1"],
+};
+pub const EXTERNAL: Group = Group {
+    name: "external.metrics.k8s.io",
+    versions: &["v1beta1"],
+};
+
+impl Group {
+    pub(crate) fn doc(self) -> ApiGroup {
+        let versions: Vec<GroupVersionForDiscovery> = self
+            .versions
+            .iter()
+            .map(|v| GroupVersionForDiscovery {
+                group_version: format!("{}/{v}", self.name),
+                version: v.to_string(),
+            })
+            .collect();
+        ApiGroup {
+            kind: None,
+            api_version: None,
+            name: self.name.into(),
+            preferred_version: versions[0].clone(),
+            versions,
+        }
+    }
+
+    /// The version a request names, if this group serves it and the method is GET.
+    pub(crate) fn check(
+        self,
+        installed: bool,
+        method: &Method,
+        version: &str,
+    ) -> Result<&'static str, ApiError> {
+        let version = self
+            .versions
+            .iter()
+            .find(|v| **v == version)
+            .ok_or(ApiError::RouteNotFound)?;
+        if !installed {
+            return Err(ApiError::RouteNotFound);
+        }
+        if method != Method::GET {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        Ok(version)
+    }
+}
 
 // === State ===
 
@@ -156,6 +211,7 @@ pub fn router(state: ApiState) -> Router {
             "/apis/custom.metrics.k8s.io/{version}/{*rest}",
             any(custom_metric),
         )
+        .merge(external::routes())
         .route("/healthz", get(health))
         .route("/livez", get(health))
         .route("/readyz", get(ready))
@@ -164,7 +220,7 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-fn json_body<T: Serialize>(value: &T, pretty: bool) -> Response {
+pub(crate) fn json_body<T: Serialize>(value: &T, pretty: bool) -> Response {
     let body = if pretty {
         serde_json::to_vec_pretty(value)
     } else {
@@ -184,7 +240,7 @@ fn json_body<T: Serialize>(value: &T, pretty: bool) -> Response {
 }
 
 /// Pretty JSON for `?pretty=true` and for curl/wget/browsers, as the Kubernetes API server does.
-fn wants_pretty(headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
+pub(crate) fn wants_pretty(headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
     if params
         .get("pretty")
         .is_some_and(|v| v == "true" || v == "1")
@@ -199,23 +255,6 @@ fn wants_pretty(headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
         })
 }
 
-fn custom_group_doc() -> ApiGroup {
-    let versions: Vec<GroupVersionForDiscovery> = CUSTOM_VERSIONS
-        .iter()
-        .map(|v| GroupVersionForDiscovery {
-            group_version: format!("{CUSTOM_GROUP}/{v}"),
-            version: v.to_string(),
-        })
-        .collect();
-    ApiGroup {
-        kind: None,
-        api_version: None,
-        name: CUSTOM_GROUP.into(),
-        preferred_version: versions[0].clone(),
-        versions,
-    }
-}
-
 async fn api_group_list(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -223,7 +262,10 @@ async fn api_group_list(
 ) -> Response {
     let mut groups = Vec::new();
     if !state.rules.custom.is_empty() {
-        groups.push(custom_group_doc());
+        groups.push(CUSTOM.doc());
+    }
+    if !state.rules.external.is_empty() {
+        groups.push(EXTERNAL.doc());
     }
     json_body(
         &ApiGroupList {
@@ -246,27 +288,9 @@ async fn custom_group(
     let group = ApiGroup {
         kind: Some("APIGroup"),
         api_version: Some("v1"),
-        ..custom_group_doc()
+        ..CUSTOM.doc()
     };
     json_body(&group, wants_pretty(&headers, &params))
-}
-
-fn check_version(
-    state: &ApiState,
-    method: &Method,
-    version: &str,
-) -> Result<&'static str, ApiError> {
-    let version = CUSTOM_VERSIONS
-        .iter()
-        .find(|v| **v == version)
-        .ok_or(ApiError::RouteNotFound)?;
-    if state.rules.custom.is_empty() {
-        return Err(ApiError::RouteNotFound);
-    }
-    if method != Method::GET {
-        return Err(ApiError::MethodNotAllowed);
-    }
-    Ok(version)
 }
 
 async fn custom_resources(
@@ -276,7 +300,7 @@ async fn custom_resources(
     Path(version): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = check_version(&state, &method, &version)?;
+    let version = CUSTOM.check(!state.rules.custom.is_empty(), &method, &version)?;
     let registry = state.registry.load();
     Ok(json_body(
         &custom_resource_list(&registry, version),
@@ -300,7 +324,7 @@ pub fn custom_resource_list(registry: &Registry, version: &str) -> ApiResourceLi
     ApiResourceList {
         kind: "APIResourceList",
         api_version: "v1",
-        group_version: format!("{CUSTOM_GROUP}/{version}"),
+        group_version: format!("{}/{version}", CUSTOM.name),
         resources,
     }
 }
@@ -312,7 +336,7 @@ async fn custom_metric(
     Path((version, rest)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = check_version(&state, &method, &version)?;
+    let version = CUSTOM.check(!state.rules.custom.is_empty(), &method, &version)?;
     let request = CustomRequest::parse(&rest, &params)?;
     let registry = state.registry.load();
     let items = custom_values(&state, &registry, &request).await?;
@@ -588,7 +612,8 @@ async fn health() -> &'static str {
 
 async fn ready(State(state): State<ApiState>) -> Response {
     let registry = state.registry.load();
-    let synced = state.rules.custom.is_empty() || registry.custom_updated.is_some();
+    let synced = (state.rules.custom.is_empty() || registry.custom_updated.is_some())
+        && (state.rules.external.is_empty() || registry.external_updated.is_some());
     if synced {
         "ok".into_response()
     } else {
@@ -616,6 +641,10 @@ async fn not_found(State(state): State<ApiState>, request: Request) -> Response 
         paths.push("/apis/custom.metrics.k8s.io");
         paths.push("/apis/custom.metrics.k8s.io/v1beta1");
         paths.push("/apis/custom.metrics.k8s.io/v1beta2");
+    }
+    if !state.rules.external.is_empty() {
+        paths.push("/apis/external.metrics.k8s.io");
+        paths.push("/apis/external.metrics.k8s.io/v1beta1");
     }
     paths.sort();
     (
