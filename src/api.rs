@@ -26,6 +26,7 @@ use crate::prometheus::{self, QueryResult};
 
 pub mod external;
 pub mod quantity;
+pub mod resource;
 pub mod types;
 
 use quantity::{Format, Quantity};
@@ -106,6 +107,8 @@ pub struct ApiState {
     pub prometheus: prometheus::Client,
     pub mapper: Arc<dyn ResourceMapper>,
     pub objects: Objects,
+    /// Pods and nodes for metrics.k8s.io; `None` when `resourceRules` is absent.
+    pub resource_objects: Option<resource::ResourceObjects>,
 }
 
 // === Errors ===
@@ -127,6 +130,12 @@ pub enum ApiError {
     Internal(String),
     /// 500 without a reason: the reference answers some errors this way (§5.8).
     Plain(String),
+    /// `<kind>[.<group>] "<name>" not found`, as apimachinery's NewNotFound words it.
+    NotFound {
+        group: &'static str,
+        kind: &'static str,
+        name: String,
+    },
     RouteNotFound,
     MethodNotAllowed,
 }
@@ -158,6 +167,23 @@ impl ApiError {
                 Some(serde_json::json!({"causes": [{"message": m}]})),
             ),
             ApiError::Plain(m) => (500, None, m.clone(), None),
+            ApiError::NotFound { group, kind, name } => {
+                let resource = if group.is_empty() {
+                    kind.to_string()
+                } else {
+                    format!("{kind}.{group}")
+                };
+                let mut details = serde_json::json!({"name": name, "kind": kind});
+                if !group.is_empty() {
+                    details["group"] = serde_json::json!(group);
+                }
+                (
+                    404,
+                    Some("NotFound"),
+                    format!("{resource} {name:?} not found"),
+                    Some(details),
+                )
+            }
             ApiError::RouteNotFound => (
                 404,
                 Some("NotFound"),
@@ -212,6 +238,7 @@ pub fn router(state: ApiState) -> Router {
             any(custom_metric),
         )
         .merge(external::routes())
+        .merge(resource::routes())
         .route("/healthz", get(health))
         .route("/livez", get(health))
         .route("/readyz", get(ready))
@@ -266,6 +293,9 @@ async fn api_group_list(
     }
     if !state.rules.external.is_empty() {
         groups.push(EXTERNAL.doc());
+    }
+    if state.rules.resource.is_some() {
+        groups.push(resource::METRICS.doc());
     }
     json_body(
         &ApiGroupList {
@@ -612,8 +642,13 @@ async fn health() -> &'static str {
 
 async fn ready(State(state): State<ApiState>) -> Response {
     let registry = state.registry.load();
+    let caches_synced = match &state.resource_objects {
+        Some(resource::ResourceObjects::Kube { pods, nodes }) => pods.synced() && nodes.synced(),
+        _ => true,
+    };
     let synced = (state.rules.custom.is_empty() || registry.custom_updated.is_some())
-        && (state.rules.external.is_empty() || registry.external_updated.is_some());
+        && (state.rules.external.is_empty() || registry.external_updated.is_some())
+        && caches_synced;
     if synced {
         "ok".into_response()
     } else {
@@ -645,6 +680,10 @@ async fn not_found(State(state): State<ApiState>, request: Request) -> Response 
     if !state.rules.external.is_empty() {
         paths.push("/apis/external.metrics.k8s.io");
         paths.push("/apis/external.metrics.k8s.io/v1beta1");
+    }
+    if state.rules.resource.is_some() {
+        paths.push("/apis/metrics.k8s.io");
+        paths.push("/apis/metrics.k8s.io/v1beta1");
     }
     paths.sort();
     (

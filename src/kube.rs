@@ -208,3 +208,115 @@ fn collect(list: &ResourceList, group: &str) -> Vec<ResourceInfo> {
 fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+// === Watch caches ===
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ::kube::api::Api;
+use ::kube::core::PartialObjectMeta;
+use ::kube::runtime::{WatchStreamExt, reflector, watcher};
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+/// An object as the caches keep it: identity and labels only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedObject {
+    pub namespace: Option<String>,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone)]
+enum Store {
+    Pods(reflector::Store<PartialObjectMeta<Pod>>),
+    Nodes(reflector::Store<PartialObjectMeta<Node>>),
+}
+
+/// A metadata-only watch cache kept in sync by a reflector (list, then watch from the list's
+/// resourceVersion, re-list on 410 Gone, backoff on errors). Memory is proportional to the
+/// objects' metadata.
+#[derive(Clone)]
+pub struct MetaCache {
+    store: Store,
+    synced: Arc<AtomicBool>,
+}
+
+impl MetaCache {
+    /// Every cached object.
+    pub fn objects(&self) -> Vec<CachedObject> {
+        fn convert<K>(items: Vec<Arc<PartialObjectMeta<K>>>) -> Vec<CachedObject> {
+            items
+                .iter()
+                .filter_map(|o| {
+                    Some(CachedObject {
+                        namespace: o.metadata.namespace.clone(),
+                        name: o.metadata.name.clone()?,
+                        labels: o.metadata.labels.clone().unwrap_or_default(),
+                    })
+                })
+                .collect()
+        }
+        match &self.store {
+            Store::Pods(s) => convert(s.state()),
+            Store::Nodes(s) => convert(s.state()),
+        }
+    }
+
+    /// Whether the first list has completed.
+    pub fn synced(&self) -> bool {
+        self.synced.load(Ordering::Relaxed)
+    }
+}
+
+impl Kube {
+    /// Pods in phase Running (the only pods metrics.k8s.io knows, §5.5).
+    pub fn watch_running_pods(&self) -> MetaCache {
+        let api: Api<PartialObjectMeta<Pod>> = Api::all(self.client.clone());
+        let config = watcher::Config::default().fields("status.phase=Running");
+        let (reader, writer) = reflector::store();
+        spawn_reflector("pods", writer, watcher(api, config));
+        MetaCache::new(Store::Pods(reader))
+    }
+
+    pub fn watch_nodes(&self) -> MetaCache {
+        let api: Api<PartialObjectMeta<Node>> = Api::all(self.client.clone());
+        let (reader, writer) = reflector::store();
+        spawn_reflector("nodes", writer, watcher(api, watcher::Config::default()));
+        MetaCache::new(Store::Nodes(reader))
+    }
+}
+
+impl MetaCache {
+    fn new(store: Store) -> MetaCache {
+        let synced = Arc::new(AtomicBool::new(false));
+        let flag = synced.clone();
+        let waiting = store.clone();
+        tokio::spawn(async move {
+            let ready = match &waiting {
+                Store::Pods(s) => s.wait_until_ready().await.is_ok(),
+                Store::Nodes(s) => s.wait_until_ready().await.is_ok(),
+            };
+            flag.store(ready, Ordering::Relaxed);
+        });
+        MetaCache { store, synced }
+    }
+}
+
+fn spawn_reflector<K, S>(what: &'static str, writer: reflector::store::Writer<K>, stream: S)
+where
+    K: ::kube::Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
+    S: futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(stream.default_backoff().reflect(writer));
+        while let Some(event) = events.next().await {
+            if let Err(e) = event {
+                tracing::warn!(resource = what, error = %e, "watch failed; retrying with backoff");
+            }
+        }
+    });
+}

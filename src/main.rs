@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
+use prometheus_adapter::api::resource::ResourceObjects;
 use prometheus_adapter::api::{self, ApiState, Objects};
 use prometheus_adapter::config::{self, Config};
 use prometheus_adapter::discovery::{self, RegistryHandle, RuleKind};
@@ -338,6 +339,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
         };
     let rules = Arc::new(RuleSet::compile(&config, &config_path, mapper.as_ref())?);
+    // metrics.k8s.io reads pods and nodes from watch caches, started now so they are warm.
+    let resource_objects = rules.resource.as_ref().map(|_| match &objects {
+        Objects::Kube(kube) => ResourceObjects::Kube {
+            pods: kube.watch_running_pods(),
+            nodes: kube.watch_nodes(),
+        },
+        Objects::Standalone => ResourceObjects::Standalone,
+    });
     let registry = Arc::new(RegistryHandle::default());
     let options = discovery::Options {
         relist_interval: cli.metrics_relist_interval,
@@ -381,6 +390,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         prometheus: client,
         mapper,
         objects,
+        resource_objects,
     });
     server::serve(listener, acceptor, router, shutdown_signal()).await;
     Ok(())

@@ -336,6 +336,82 @@ pub struct QueryRequest<'a> {
     pub extra_group_by: &'a [String],
 }
 
+// === Resource metrics queries ===
+
+/// Which objects a resource-metrics query covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Objects<'a> {
+    /// Exactly these names (`label="a"` or `label=~"a|b"`).
+    Named(&'a [String]),
+    /// Every object that has the label (`label!=""`): standalone mode, where no object list exists.
+    Any,
+}
+
+impl ResourceQuery {
+    /// The container query for pods (§3.2): namespace matcher(s), then the pod matcher;
+    /// GroupBy `<pod>,<container>`, plus the namespace label when several namespaces are asked
+    /// for at once (one query for `kubectl top pods -A` instead of one per namespace).
+    pub fn pod_query(
+        &self,
+        namespaces: Objects<'_>,
+        pods: Objects<'_>,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<PromQl, QueryError> {
+        let namespace_label = self
+            .converter
+            .label_for_resource(&GroupResource::core("namespaces"), mapper)?;
+        let pod_label = self
+            .converter
+            .label_for_resource(&GroupResource::core("pods"), mapper)?;
+        let mut matchers = Matchers::default();
+        matchers.add_objects(&namespace_label, namespaces);
+        matchers.add_objects(&pod_label, pods);
+        let mut group_by = vec![pod_label, self.container_label.clone()];
+        if !matches!(namespaces, Objects::Named([_])) {
+            group_by.push(namespace_label);
+        }
+        render(&self.container_query, "", matchers, group_by)
+    }
+
+    /// The node query (§3.2): node matcher, GroupBy `<node>`.
+    pub fn node_query(
+        &self,
+        nodes: Objects<'_>,
+        mapper: &dyn ResourceMapper,
+    ) -> Result<PromQl, QueryError> {
+        let node_label = self
+            .converter
+            .label_for_resource(&GroupResource::core("nodes"), mapper)?;
+        let mut matchers = Matchers::default();
+        matchers.add_objects(&node_label, nodes);
+        render(&self.node_query, "", matchers, vec![node_label])
+    }
+
+    /// The series labels that hold the namespace, pod and node names.
+    pub fn labels(&self, mapper: &dyn ResourceMapper) -> Result<ResourceLabels, QueryError> {
+        Ok(ResourceLabels {
+            namespace: self
+                .converter
+                .label_for_resource(&GroupResource::core("namespaces"), mapper)?,
+            pod: self
+                .converter
+                .label_for_resource(&GroupResource::core("pods"), mapper)?,
+            node: self
+                .converter
+                .label_for_resource(&GroupResource::core("nodes"), mapper)?,
+            container: self.container_label.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLabels {
+    pub namespace: String,
+    pub pod: String,
+    pub node: String,
+    pub container: String,
+}
+
 // === Matchers ===
 
 /// PromQL label matchers in the reference's order: selector (sorted by key), namespace, resource.
@@ -361,6 +437,13 @@ impl Matchers {
 
     fn add_exact(&mut self, label: &str, value: &str) {
         self.push(label, "=", &template::go_quote(value), value);
+    }
+
+    fn add_objects(&mut self, label: &str, objects: Objects<'_>) {
+        match objects {
+            Objects::Named(names) => self.add_names(label, names),
+            Objects::Any => self.push(label, "!=", "\"\"", ""),
+        }
     }
 
     fn add_names(&mut self, label: &str, names: &[String]) {

@@ -187,6 +187,31 @@ pub fn rfc3339(time: SystemTime) -> String {
     rfc3339_secs(secs)
 }
 
+/// Go's `time.Duration.String()` for whole milliseconds: `5m0s`, `1h0m0s`, `30s`, `1.5s`, `0s`.
+pub fn go_duration(millis: u64) -> String {
+    if millis == 0 {
+        return "0s".into();
+    }
+    if millis < 1000 {
+        return format!("{millis}ms");
+    }
+    let (hours, rest) = (millis / 3_600_000, millis % 3_600_000);
+    let (minutes, rest) = (rest / 60_000, rest % 60_000);
+    let seconds = match rest % 1000 {
+        0 => format!("{}s", rest / 1000),
+        frac => format!(
+            "{}.{}s",
+            rest / 1000,
+            format!("{frac:03}").trim_end_matches('0')
+        ),
+    };
+    match (hours, minutes) {
+        (0, 0) => seconds,
+        (0, m) => format!("{m}m{seconds}"),
+        (h, m) => format!("{h}h{m}m{seconds}"),
+    }
+}
+
 pub fn rfc3339_secs(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -211,6 +236,24 @@ pub fn rfc3339_secs(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_like_go() {
+        let cases = [
+            (0, "0s"),
+            (300_000, "5m0s"),
+            (60_000, "1m0s"),
+            (30_000, "30s"),
+            (3_600_000, "1h0m0s"),
+            (86_400_000, "24h0m0s"),
+            (1_500, "1.5s"),
+            (500, "500ms"),
+            (5_400_000, "1h30m0s"),
+        ];
+        for (millis, expect) in cases {
+            assert_eq!(go_duration(millis), expect);
+        }
+    }
 
     #[test]
     fn times_are_rfc3339_seconds() {

@@ -556,3 +556,64 @@ fn compile_errors_point_at_the_field() {
     }
     let _ = OverrideTarget::default();
 }
+
+/// pkg/resourceprovider/provider_test.go query strings (§10.6): Default-config(1m, "").
+#[test]
+fn resource_queries_same_as_go() {
+    let text = crate::config::generate_default("", PromDuration::parse("1m").unwrap());
+    let config = Config::parse(Path::new("default.yaml"), &text).unwrap();
+    let mapper = StaticMapper::builtin();
+    let rules = RuleSet::compile(&config, Path::new("default.yaml"), &mapper).unwrap();
+    let resource = rules.resource.unwrap();
+    let ns = |n: &str| vec![n.to_string()];
+    let pods = names(&["pod1", "pod3"]);
+    let some_ns = ns("some-ns");
+    let cases = [
+        (
+            resource
+                .cpu
+                .pod_query(Objects::Named(&some_ns), Objects::Named(&pods), &mapper),
+            r#"sum(rate(container_cpu_usage_seconds_total{namespace="some-ns",pod=~"pod1|pod3"}[1m])) by (pod,container)"#,
+        ),
+        (
+            resource
+                .memory
+                .pod_query(Objects::Named(&some_ns), Objects::Named(&pods), &mapper),
+            r#"sum(container_memory_working_set_bytes{namespace="some-ns",pod=~"pod1|pod3"}) by (pod,container)"#,
+        ),
+        (
+            resource.cpu.pod_query(
+                Objects::Named(&ns("other-ns")),
+                Objects::Named(&ns("pod27")),
+                &mapper,
+            ),
+            r#"sum(rate(container_cpu_usage_seconds_total{namespace="other-ns",pod="pod27"}[1m])) by (pod,container)"#,
+        ),
+        (
+            resource
+                .cpu
+                .node_query(Objects::Named(&names(&["node1", "node2"])), &mapper),
+            r#"sum(rate(container_cpu_usage_seconds_total{instance=~"node1|node2", id='/'}[1m])) by (instance)"#,
+        ),
+        (
+            resource
+                .memory
+                .node_query(Objects::Named(&names(&["node1", "node2"])), &mapper),
+            r#"sum(container_memory_working_set_bytes{instance=~"node1|node2",id='/'}) by (instance)"#,
+        ),
+        // Beyond the reference: several namespaces in one query group by namespace too.
+        (
+            resource
+                .cpu
+                .pod_query(Objects::Named(&names(&["a", "b"])), Objects::Any, &mapper),
+            r#"sum(rate(container_cpu_usage_seconds_total{namespace=~"a|b",pod!=""}[1m])) by (pod,container,namespace)"#,
+        ),
+        (
+            resource.memory.node_query(Objects::Any, &mapper),
+            r#"sum(container_memory_working_set_bytes{instance!="",id='/'}) by (instance)"#,
+        ),
+    ];
+    for (query, expect) in cases {
+        assert_eq!(query.unwrap().as_str(), expect);
+    }
+}
