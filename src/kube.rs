@@ -29,6 +29,13 @@ pub enum Error {
     },
 }
 
+const METRICS_GROUPS: [&str; 3] = [
+    "metrics.k8s.io",
+    "custom.metrics.k8s.io",
+    "external.metrics.k8s.io",
+];
+const GROUP_DISCOVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A client of the cluster the adapter serves.
 #[derive(Clone)]
 pub struct Kube {
@@ -134,15 +141,24 @@ impl Kube {
     pub async fn discover(&self) -> Result<StaticMapper, Error> {
         let core: ResourceList = self.get("/api/v1", "application/json").await?;
         let groups: GroupList = self.get("/apis", "application/json").await?;
-        let lists = futures_util::future::join_all(groups.groups.iter().map(|g| async move {
-            (
-                g.name.clone(),
-                self.get::<ResourceList>(
-                    &format!("/apis/{}", g.preferred_version.group_version),
-                    "application/json",
-                )
-                .await,
+        // The metrics groups describe no objects (and one may be this adapter, not yet serving).
+        let wanted = groups
+            .groups
+            .iter()
+            .filter(|g| !METRICS_GROUPS.contains(&g.name.as_str()));
+        let lists = futures_util::future::join_all(wanted.map(|g| async move {
+            let path = format!("/apis/{}", g.preferred_version.group_version);
+            // An unavailable aggregated API answers 503 and the client retries: bound it.
+            let list = match tokio::time::timeout(
+                GROUP_DISCOVERY_TIMEOUT,
+                self.get::<ResourceList>(&path, "application/json"),
             )
+            .await
+            {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {GROUP_DISCOVERY_TIMEOUT:?}")),
+            };
+            (g.name.clone(), list)
         }))
         .await;
         let mut resources = collect(&core, "");
@@ -150,8 +166,8 @@ impl Kube {
             match list {
                 Ok(list) => resources.extend(collect(&list, &group)),
                 // One broken aggregated API must not hide every other group.
-                Err(e) => {
-                    tracing::warn!(group = %group, error = %e, "unable to discover API group, skipping")
+                Err(error) => {
+                    tracing::warn!(group = %group, %error, "unable to discover API group, skipping")
                 }
             }
         }

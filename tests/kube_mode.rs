@@ -28,30 +28,35 @@ fn star_requests_list_objects_from_the_kubernetes_api() {
                 namespace: Some("shop"),
                 name: "web-3",
                 labels: &[("app", "web")],
+                ..Default::default()
             },
             FakeObject {
                 resource: "pods",
                 namespace: Some("shop"),
                 name: "web-1",
                 labels: &[("app", "web")],
+                ..Default::default()
             },
             FakeObject {
                 resource: "pods",
                 namespace: Some("shop"),
                 name: "web-2",
                 labels: &[("app", "canary")],
+                ..Default::default()
             },
             FakeObject {
                 resource: "pods",
                 namespace: Some("shop"),
                 name: "api-1",
                 labels: &[("app", "api")],
+                ..Default::default()
             },
             FakeObject {
                 resource: "namespaces",
                 namespace: None,
                 name: "shop",
                 labels: &[("team", "a")],
+                ..Default::default()
             },
         ],
         dir.path(),

@@ -322,6 +322,9 @@ async fn metrics(
 
 // === Pods ===
 
+/// The pods a request covers, by (namespace, name), with their labels.
+pub type WantedPods = BTreeMap<(String, String), BTreeMap<String, String>>;
+
 /// Per pod: container → (cpu, memory) samples as (value, timestamp).
 type ContainerSamples = BTreeMap<String, (Option<(f64, f64)>, Option<(f64, f64)>)>;
 
@@ -333,12 +336,15 @@ async fn pod_metrics(
     name: Option<&str>,
     options: &ListOptions,
 ) -> Result<Vec<PodMetrics>, ApiError> {
+    if !pod_queries_buildable(queries, state) {
+        return Ok(vec![]);
+    }
     let labels = queries
         .cpu
         .labels(state.mapper.as_ref())
         .map_err(internal)?;
     // The pods asked for, by (namespace, name), with their labels; `None` = whatever has samples.
-    let wanted: Option<BTreeMap<(String, String), BTreeMap<String, String>>> = match objects {
+    let wanted: Option<WantedPods> = match objects {
         ResourceObjects::Kube { pods, .. } => {
             let found: BTreeMap<_, _> = pods
                 .objects()
@@ -421,7 +427,7 @@ pub fn assemble_pods(
     cpu: &[Sample],
     memory: &[Sample],
     labels: &ResourceLabels,
-    wanted: Option<&BTreeMap<(String, String), BTreeMap<String, String>>>,
+    wanted: Option<&WantedPods>,
     options: &ListOptions,
     window: &str,
     now: SystemTime,
@@ -599,6 +605,34 @@ async fn run(state: &ApiState, query: &PromQl, now: SystemTime) -> Result<Vec<Sa
     }
 }
 
+/// Whether `resourceRules` can build pod queries at all (they may be empty: `resourceRules: {}`
+/// serves the API with no metrics, §10.10). That is configuration, not a failure to fetch.
+fn pod_queries_buildable(queries: &ResourceQueries, state: &ApiState) -> bool {
+    let mapper = state.mapper.as_ref();
+    let built = [&queries.cpu, &queries.memory].iter().try_for_each(|q| {
+        q.labels(mapper)
+            .and(q.pod_query(Objects::Any, Objects::Any, mapper))
+            .map(|_| ())
+    });
+    if let Err(e) = &built {
+        tracing::warn!(error = %e, "resourceRules cannot build pod queries; serving no pod metrics");
+    }
+    built.is_ok()
+}
+
+fn node_queries_buildable(queries: &ResourceQueries, state: &ApiState) -> bool {
+    let mapper = state.mapper.as_ref();
+    let built = [&queries.cpu, &queries.memory].iter().try_for_each(|q| {
+        q.labels(mapper)
+            .and(q.node_query(Objects::Any, mapper))
+            .map(|_| ())
+    });
+    if let Err(e) = &built {
+        tracing::warn!(error = %e, "resourceRules cannot build node queries; serving no node metrics");
+    }
+    built.is_ok()
+}
+
 fn internal(e: crate::naming::QueryError) -> ApiError {
     tracing::warn!(error = %e, "unable to build resource metrics query");
     ApiError::Internal("unable to fetch metrics".into())
@@ -622,6 +656,9 @@ async fn node_metrics(
     name: Option<&str>,
     options: &ListOptions,
 ) -> Result<Vec<NodeMetrics>, ApiError> {
+    if !node_queries_buildable(queries, state) {
+        return Ok(vec![]);
+    }
     let labels = queries
         .cpu
         .labels(state.mapper.as_ref())

@@ -355,3 +355,34 @@ fn standalone_objects_come_from_series_labels() {
         }]
     );
 }
+
+/// pkg/external-provider/periodic_metric_lister_test.go (§10.7): nothing is listed before the
+/// first update; after one update the cached list is served without asking again.
+#[test]
+fn external_metrics_are_listed_after_one_update() {
+    let text = "externalRules:\n- seriesQuery: q\n  metricsQuery: x\n";
+    let config = Config::parse(Path::new("r.yaml"), text).unwrap();
+    let rules = RuleSet::compile(&config, Path::new("r.yaml"), &mapper_a()).unwrap();
+    let handle = RegistryHandle::default();
+    assert!(
+        handle.load().external_keys().is_empty(),
+        "empty before any update"
+    );
+    let mut input = HashMap::new();
+    input.insert(
+        "q".to_string(),
+        vec![
+            series("queue_depth", &[("queue", "a")]),
+            series("queue_depth", &[("queue", "b")]),
+        ],
+    );
+    let mut registry = Registry::default();
+    registry.build_external(&rules.external, &input);
+    handle.store(registry);
+    let first = handle.load();
+    assert_eq!(first.external_keys(), [MetricName::new("queue_depth")]);
+    assert!(
+        Arc::ptr_eq(&first, &handle.load()),
+        "served from the published snapshot, not rebuilt"
+    );
+}

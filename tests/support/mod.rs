@@ -140,7 +140,7 @@ impl Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: demo\n  static_configs:\n  - targets: [{}]\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: demo\n  honor_labels: true\n  static_configs:\n  - targets: [{}]\n",
             targets.join(", ")
         );
         let config_path = dir.path().join("prometheus.yml");
@@ -257,9 +257,15 @@ impl Adapter {
             kubeconfig,
             dir,
         };
-        wait_for("the adapter to serve", Duration::from_secs(30), || {
-            adapter.get("/healthz").0 == 0
-        });
+        let start = Instant::now();
+        while adapter.get("/healthz").0 != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the adapter did not serve within 30s; its log:\n{}",
+                adapter.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
         adapter
     }
 
@@ -335,17 +341,68 @@ pub fn quantity_value(q: &str) -> f64 {
 
 // === Fake kube-apiserver ===
 
+/// Forwards a request to the aggregated backend over TLS, as the kube-aggregator does.
+async fn proxy(
+    backend: AggregatedBackend,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let Some(base) = backend.lock().unwrap().clone() else {
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "no backend").into_response();
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let url = format!(
+        "{base}{}",
+        request.uri().path_and_query().map_or("", |p| p.as_str())
+    );
+    let mut forward = client.get(url);
+    if let Some(accept) = request.headers().get("accept") {
+        forward = forward.header("accept", accept.clone());
+    }
+    match forward.send().await {
+        Ok(response) => {
+            let status = axum::http::StatusCode::from_u16(response.status().as_u16()).unwrap();
+            let content_type = response.headers().get("content-type").cloned();
+            let body = response.bytes().await.unwrap_or_default();
+            let mut out = (status, body).into_response();
+            if let Some(ct) = content_type {
+                out.headers_mut().insert("content-type", ct);
+            }
+            out
+        }
+        Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
 /// An object the fake API server lists.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct FakeObject {
     pub resource: &'static str,
     pub namespace: Option<&'static str>,
     pub name: &'static str,
     pub labels: &'static [(&'static str, &'static str)],
+    /// Pod phase; empty means Running.
+    pub phase: &'static str,
 }
+
+/// Where the fake API server proxies `/apis/metrics.k8s.io` (set once the adapter runs), as
+/// the kube-aggregator does for an APIService.
+pub type AggregatedBackend = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 /// Serves discovery and metadata LISTs over plain HTTP; returns a kubeconfig path.
 pub fn start_fake_apiserver(objects: Vec<FakeObject>, dir: &Path) -> PathBuf {
+    start_fake_apiserver_with_backend(objects, dir, AggregatedBackend::default())
+}
+
+/// Like `start_fake_apiserver`, and proxies metrics.k8s.io to `backend` when it is set.
+pub fn start_fake_apiserver_with_backend(
+    objects: Vec<FakeObject>,
+    dir: &Path,
+    backend: AggregatedBackend,
+) -> PathBuf {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -364,17 +421,28 @@ pub fn start_fake_apiserver(objects: Vec<FakeObject>, dir: &Path) -> PathBuf {
                         Err(e) => return (axum::http::StatusCode::BAD_REQUEST, Json(serde_json::json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":e.to_string(),"reason":"BadRequest","code":400}))).into_response(),
                     };
                     let metadata_only = headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("PartialObjectMetadataList"));
+                    if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                        // A watch that stays open with no events: the caches keep their list.
+                        let stream = futures_util::stream::pending::<Result<bytes::Bytes, std::convert::Infallible>>();
+                        return axum::body::Body::from_stream(stream).into_response();
+                    }
+                    let running_only = query.get("fieldSelector").is_some_and(|f| f == "status.phase=Running");
                     let items: Vec<serde_json::Value> = objects
                         .iter()
                         .filter(|o| o.resource == resource && (namespace.is_none() || o.namespace == namespace.as_deref()))
                         .filter(|o| selector.matches(&|k| o.labels.iter().find(|(lk, _)| *lk == k).map(|(_, v)| v.to_string())))
+                        .filter(|o| !running_only || o.phase.is_empty() || o.phase == "Running")
                         .map(|o| {
                             let labels: serde_json::Map<String, serde_json::Value> = o.labels.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect();
-                            serde_json::json!({"metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": "7"}})
+                            let mut item = serde_json::json!({"metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": "7", "uid": format!("uid-{}", o.name)}});
+                            if o.resource == "nodes" && !metadata_only {
+                                item["status"] = serde_json::json!({"allocatable": {"cpu": "4", "memory": "8Gi"}, "capacity": {"cpu": "4", "memory": "8Gi"}});
+                            }
+                            item
                         })
                         .collect();
-                    let kind = if metadata_only { "PartialObjectMetadataList" } else { "PodList" };
-                    Json(serde_json::json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items})).into_response()
+                    let (kind, api_version) = if metadata_only { ("PartialObjectMetadataList", "meta.k8s.io/v1") } else { ("List", "v1") };
+                    Json(serde_json::json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": "7"}, "items": items})).into_response()
                 }
             };
             let l1 = list.clone();
@@ -388,10 +456,16 @@ pub fn start_fake_apiserver(objects: Vec<FakeObject>, dir: &Path) -> PathBuf {
                         {"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["get","list"]},
                         {"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["get","list"]}]}))
                 }))
+                .route("/api", get(|| async {
+                    Json(serde_json::json!({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}))
+                }))
                 .route("/apis", get(|| async {
                     Json(serde_json::json!({"kind":"APIGroupList","apiVersion":"v1","groups":[
-                        {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}]}))
+                        {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},
+                        {"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]}))
                 }))
+                .route("/apis/metrics.k8s.io", get({ let b = backend.clone(); move |req: axum::extract::Request| proxy(b.clone(), req) }))
+                .route("/apis/metrics.k8s.io/{*rest}", get({ let b = backend.clone(); move |req: axum::extract::Request| proxy(b.clone(), req) }))
                 .route("/apis/apps/v1", get(|| async {
                     Json(serde_json::json!({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
                         {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get","list"]}]}))

@@ -43,12 +43,8 @@ fn ts(secs: i64) -> String {
     rfc3339_secs(secs)
 }
 
-fn pods(
-    cpu: &[Sample],
-    memory: &[Sample],
-    wanted: Option<&[(&str, &str)]>,
-) -> Vec<(String, String, String, Vec<(String, Usage)>)> {
-    let wanted: Option<BTreeMap<(String, String), BTreeMap<String, String>>> = wanted.map(|w| {
+fn pods(cpu: &[Sample], memory: &[Sample], wanted: Option<&[(&str, &str)]>) -> Vec<PodRow> {
+    let wanted: Option<WantedPods> = wanted.map(|w| {
         w.iter()
             .map(|(ns, p)| ((ns.to_string(), p.to_string()), BTreeMap::new()))
             .collect()
@@ -77,6 +73,9 @@ fn pods(
     })
     .collect()
 }
+
+/// (namespace, name, timestamp, containers)
+type PodRow = (String, String, String, Vec<(String, Usage)>);
 
 fn some_ns_cpu() -> Vec<Sample> {
     vec![
