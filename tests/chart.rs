@@ -420,18 +420,17 @@ fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>)
             return;
         }
     }
-    if let (Some(Value::Array(options)), false) = (schema.get("enum"), value.is_null()) {
-        if !options.contains(value) {
-            errors.push(format!("{path}: {value} is not one of {options:?}"));
-        }
+    if let (Some(Value::Array(options)), false) = (schema.get("enum"), value.is_null())
+        && !options.contains(value)
+    {
+        errors.push(format!("{path}: {value} is not one of {options:?}"));
     }
     if let (Some(min), Some(n)) = (
         schema.get("minimum").and_then(Value::as_f64),
         value.as_f64(),
-    ) {
-        if n < min {
-            errors.push(format!("{path}: {n} < {min}"));
-        }
+    ) && n < min
+    {
+        errors.push(format!("{path}: {n} < {min}"));
     }
     if let (Some(Value::Object(properties)), Value::Object(object)) =
         (schema.get("properties"), value)
