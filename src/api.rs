@@ -138,6 +138,13 @@ pub enum ApiError {
     },
     RouteNotFound,
     MethodNotAllowed,
+    /// 401: credentials were presented and are not valid.
+    Unauthorized,
+    /// 403, with the message and details of Kubernetes' `forbidden` (§5.8).
+    Forbidden {
+        message: String,
+        details: serde_json::Value,
+    },
 }
 
 impl ApiError {
@@ -184,6 +191,13 @@ impl ApiError {
                     Some(details),
                 )
             }
+            ApiError::Unauthorized => (401, Some("Unauthorized"), "Unauthorized".into(), None),
+            ApiError::Forbidden { message, details } => (
+                403,
+                Some("Forbidden"),
+                message.clone(),
+                Some(details.clone()),
+            ),
             ApiError::RouteNotFound => (
                 404,
                 Some("NotFound"),

@@ -336,3 +336,197 @@ where
         }
     });
 }
+
+// === Delegated authentication and authorization ===
+
+/// A user as the API server authenticated it.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+pub struct UserInfo {
+    pub username: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+/// What a request asks to do, as a SubjectAccessReview describes it (reference §7.3).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceAttributes {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    pub verb: String,
+    pub group: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subresource: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct NonResourceAttributes {
+    pub path: String,
+    pub verb: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Attributes {
+    Resource(ResourceAttributes),
+    NonResource(NonResourceAttributes),
+}
+
+#[derive(Deserialize)]
+struct ReviewStatus<T> {
+    #[serde(default)]
+    status: Option<T>,
+}
+
+#[derive(Deserialize, Default)]
+struct TokenReviewStatus {
+    #[serde(default)]
+    authenticated: bool,
+    #[serde(default)]
+    user: Option<TokenUser>,
+    #[serde(default)]
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+struct TokenUser {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    extra: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct AccessReviewStatus {
+    #[serde(default)]
+    allowed: bool,
+    #[serde(default)]
+    denied: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The answer of a SubjectAccessReview.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessDecision {
+    pub allowed: bool,
+    pub reason: String,
+}
+
+/// `kube-system/extension-apiserver-authentication`: the CAs and headers of delegated authentication.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthenticationConfig {
+    pub client_ca: Option<String>,
+    pub requestheader_client_ca: Option<String>,
+    pub requestheader_username_headers: Vec<String>,
+    pub requestheader_group_headers: Vec<String>,
+    pub requestheader_extra_headers_prefix: Vec<String>,
+    pub requestheader_allowed_names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ConfigMapData {
+    #[serde(default)]
+    data: BTreeMap<String, String>,
+}
+
+impl Kube {
+    async fn post<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<T, Error> {
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::ACCEPT, "application/json")
+            .body(serde_json::to_vec(&body).map_err(|e| Error::Client(e.to_string()))?)
+            .map_err(|e| Error::Client(e.to_string()))?;
+        self.client
+            .request::<T>(request)
+            .await
+            .map_err(|source| Error::Request {
+                path: path.to_string(),
+                source,
+            })
+    }
+
+    /// TokenReview: `Ok(None)` when the API server says the token is not valid.
+    pub async fn review_token(&self, token: &str) -> Result<Option<UserInfo>, Error> {
+        let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}});
+        let review: ReviewStatus<TokenReviewStatus> = self
+            .post("/apis/authentication.k8s.io/v1/tokenreviews", body)
+            .await?;
+        let status = review.status.unwrap_or_default();
+        if !status.authenticated {
+            if !status.error.is_empty() {
+                tracing::debug!(error = %status.error, "token review rejected a token");
+            }
+            return Ok(None);
+        }
+        let user = status.user.unwrap_or_default();
+        Ok(Some(UserInfo {
+            username: user.username,
+            groups: user.groups,
+            extra: user.extra,
+        }))
+    }
+
+    /// SubjectAccessReview for a user and the request's attributes.
+    pub async fn review_access(
+        &self,
+        user: &UserInfo,
+        attributes: &Attributes,
+    ) -> Result<AccessDecision, Error> {
+        let mut spec =
+            serde_json::json!({"user": user.username, "groups": user.groups, "extra": user.extra});
+        match attributes {
+            Attributes::Resource(r) => {
+                spec["resourceAttributes"] = serde_json::to_value(r).unwrap_or_default()
+            }
+            Attributes::NonResource(n) => {
+                spec["nonResourceAttributes"] = serde_json::to_value(n).unwrap_or_default()
+            }
+        }
+        let body = serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec});
+        let review: ReviewStatus<AccessReviewStatus> = self
+            .post("/apis/authorization.k8s.io/v1/subjectaccessreviews", body)
+            .await?;
+        let status = review.status.unwrap_or_default();
+        Ok(AccessDecision {
+            allowed: status.allowed && !status.denied,
+            reason: status.reason,
+        })
+    }
+
+    /// Reads `kube-system/extension-apiserver-authentication`.
+    pub async fn authentication_config(&self) -> Result<AuthenticationConfig, Error> {
+        let map: ConfigMapData = self
+            .get(
+                "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication",
+                "application/json",
+            )
+            .await?;
+        let list = |key: &str| -> Vec<String> {
+            map.data
+                .get(key)
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or_default()
+        };
+        Ok(AuthenticationConfig {
+            client_ca: map.data.get("client-ca-file").cloned(),
+            requestheader_client_ca: map.data.get("requestheader-client-ca-file").cloned(),
+            requestheader_username_headers: list("requestheader-username-headers"),
+            requestheader_group_headers: list("requestheader-group-headers"),
+            requestheader_extra_headers_prefix: list("requestheader-extra-headers-prefix"),
+            requestheader_allowed_names: list("requestheader-allowed-names"),
+        })
+    }
+}

@@ -95,6 +95,44 @@ struct Cli {
     #[arg(long, default_value = "")]
     tls_private_key_file: String,
 
+    // --- delegated authentication (§6.4) ---
+    /// kubeconfig for TokenReviews and the auth ConfigMap (default: the lister's).
+    #[arg(long, default_value = "")]
+    authentication_kubeconfig: String,
+    #[arg(long, default_value = "10s", value_parser = go_duration)]
+    authentication_token_webhook_cache_ttl: Duration,
+    /// CA bundle for client certificates (else the ConfigMap's `client-ca-file`).
+    #[arg(long, default_value = "")]
+    client_ca_file: String,
+    /// CA bundle for front-proxy certificates (else the ConfigMap's).
+    #[arg(long, default_value = "")]
+    requestheader_client_ca_file: String,
+    #[arg(long, value_delimiter = ',')]
+    requestheader_username_headers: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    requestheader_group_headers: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    requestheader_extra_headers_prefix: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    requestheader_allowed_names: Vec<String>,
+    /// Do not read the auth ConfigMap (only the flags above).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    authentication_skip_lookup: bool,
+    /// Start even if the auth ConfigMap cannot be read.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    authentication_tolerate_lookup_failure: bool,
+
+    // --- delegated authorization (§6.5) ---
+    /// kubeconfig for SubjectAccessReviews (default: the lister's).
+    #[arg(long, default_value = "")]
+    authorization_kubeconfig: String,
+    #[arg(long, default_value = "10s", value_parser = go_duration)]
+    authorization_webhook_cache_authorized_ttl: Duration,
+    #[arg(long, default_value = "10s", value_parser = go_duration)]
+    authorization_webhook_cache_unauthorized_ttl: Duration,
+    #[arg(long, value_delimiter = ',', default_value = "/healthz,/readyz,/livez")]
+    authorization_always_allow_paths: Vec<String>,
+
     // --- logging ---
     /// Log verbosity (klog levels: 4 debug, 6 every Prometheus request, 8 bodies).
     #[arg(long = "v", short = 'v', default_value = "0")]
@@ -114,18 +152,6 @@ const ACCEPTED_VALUE_FLAGS: &[&str] = &[
     "tls-min-version",
     "tls-sni-cert-key",
     "http2-max-streams-per-connection",
-    "authentication-kubeconfig",
-    "authentication-token-webhook-cache-ttl",
-    "client-ca-file",
-    "requestheader-client-ca-file",
-    "requestheader-username-headers",
-    "requestheader-group-headers",
-    "requestheader-extra-headers-prefix",
-    "requestheader-allowed-names",
-    "authorization-kubeconfig",
-    "authorization-webhook-cache-authorized-ttl",
-    "authorization-webhook-cache-unauthorized-ttl",
-    "authorization-always-allow-paths",
     "audit-policy-file",
     "audit-log-path",
     "audit-log-maxage",
@@ -167,8 +193,6 @@ const ACCEPTED_VALUE_FLAGS: &[&str] = &[
 const ACCEPTED_BOOL_FLAGS: &[&str] = &[
     "permit-port-sharing",
     "permit-address-sharing",
-    "authentication-skip-lookup",
-    "authentication-tolerate-lookup-failure",
     "audit-log-compress",
     "audit-log-batch-throttle-enable",
     "audit-log-truncate-enabled",
@@ -340,6 +364,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
     let rules = Arc::new(RuleSet::compile(&config, &config_path, mapper.as_ref())?);
     // metrics.k8s.io reads pods and nodes from watch caches, started now so they are warm.
+    let objects_for_auth = match &objects {
+        Objects::Kube(kube) => Some(kube.clone()),
+        Objects::Standalone => None,
+    };
     let resource_objects = rules.resource.as_ref().map(|_| match &objects {
         Objects::Kube(kube) => ResourceObjects::Kube {
             pods: kube.watch_running_pods(),
@@ -381,10 +409,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tls_private_key_file: non_empty(&cli.tls_private_key_file),
         cert_dir: cli.cert_dir.clone(),
         disable_http2: cli.disable_http2,
+        request_client_certificates: !standalone,
     };
     let (listener, acceptor) = server::bind(&serve_options).await?;
     tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = rules.custom.len(), external_rules = rules.external.len(), "serving");
-    let router = api::router(ApiState {
+    let mut router = api::router(ApiState {
         registry,
         rules,
         prometheus: client,
@@ -392,8 +421,75 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         objects,
         resource_objects,
     });
+    match &objects_for_auth {
+        Some(kube) => {
+            let auth = Arc::new(build_auth(&cli, kube).await?);
+            auth.spawn_refresh();
+            router = router.layer(axum::middleware::from_fn_with_state(
+                auth,
+                server::auth::middleware,
+            ));
+        }
+        None => tracing::warn!(
+            "standalone mode: no authentication or authorization; serving on {}",
+            serve_options.bind_address
+        ),
+    }
     server::serve(listener, acceptor, router, shutdown_signal()).await;
     Ok(())
+}
+
+async fn kube_client(kubeconfig: &str, default: &Kube) -> anyhow::Result<Kube> {
+    if kubeconfig.is_empty() {
+        return Ok(default.clone());
+    }
+    Ok(Kube::connect(Some(Path::new(kubeconfig))).await?)
+}
+
+/// Delegated authentication and authorization through the cluster (reference §7.2, §7.3).
+async fn build_auth(cli: &Cli, lister: &Kube) -> anyhow::Result<server::auth::Auth> {
+    let authn = kube_client(&cli.authentication_kubeconfig, lister).await?;
+    let authz = kube_client(&cli.authorization_kubeconfig, lister).await?;
+    let read = |path: &str| -> anyhow::Result<Option<String>> {
+        if path.is_empty() {
+            Ok(None)
+        } else {
+            std::fs::read_to_string(path)
+                .map(Some)
+                .with_context(|| format!("unable to read {path}"))
+        }
+    };
+    let overrides = prometheus_adapter::kube::AuthenticationConfig {
+        client_ca: read(&cli.client_ca_file)?,
+        requestheader_client_ca: read(&cli.requestheader_client_ca_file)?,
+        requestheader_username_headers: cli.requestheader_username_headers.clone(),
+        requestheader_group_headers: cli.requestheader_group_headers.clone(),
+        requestheader_extra_headers_prefix: cli.requestheader_extra_headers_prefix.clone(),
+        requestheader_allowed_names: cli.requestheader_allowed_names.clone(),
+    };
+    let cluster = if cli.authentication_skip_lookup {
+        Default::default()
+    } else {
+        match authn.authentication_config().await {
+            Ok(config) => config,
+            Err(e) if cli.authentication_tolerate_lookup_failure => {
+                tracing::warn!(error = %e, "unable to read kube-system/extension-apiserver-authentication; continuing with the flags only");
+                Default::default()
+            }
+            Err(e) => {
+                return Err(anyhow::Error::from(e)
+                    .context("unable to load configmap based request-header-client-ca-file"));
+            }
+        }
+    };
+    let options = server::auth::Options {
+        overrides,
+        always_allow_paths: cli.authorization_always_allow_paths.clone(),
+        token_ttl: cli.authentication_token_webhook_cache_ttl,
+        authorized_ttl: cli.authorization_webhook_cache_authorized_ttl,
+        unauthorized_ttl: cli.authorization_webhook_cache_unauthorized_ttl,
+    };
+    Ok(server::auth::Auth::new(authn, authz, options, cluster)?)
 }
 
 async fn connect_kube(cli: &Cli) -> anyhow::Result<Option<Kube>> {

@@ -17,6 +17,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+pub mod auth;
+
 #[derive(Clone, Debug)]
 pub struct Options {
     pub bind_address: IpAddr,
@@ -25,6 +27,8 @@ pub struct Options {
     pub tls_private_key_file: Option<PathBuf>,
     pub cert_dir: PathBuf,
     pub disable_http2: bool,
+    /// Ask clients for a certificate (without requiring one) for delegated authentication.
+    pub request_client_certificates: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,9 +104,13 @@ fn generate_self_signed(
 pub async fn bind(options: &Options) -> Result<(TcpListener, TlsAcceptor), ServeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (chain, key) = load_or_generate_cert(options)?;
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+    let builder = rustls::ServerConfig::builder();
+    let builder = if options.request_client_certificates {
+        builder.with_client_cert_verifier(Arc::new(auth::RequestClientCert::new()))
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut config = builder.with_single_cert(chain, key)?;
     config.alpn_protocols = if options.disable_http2 {
         vec![b"http/1.1".to_vec()]
     } else {
@@ -136,7 +144,7 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        let router = router.clone();
         connections.spawn(async move {
             let tls = match tokio::time::timeout(
                 std::time::Duration::from_secs(10),
@@ -154,6 +162,15 @@ pub async fn serve(
                     return;
                 }
             };
+            let peer_certificates = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default();
+            let service = TowerToHyperService::new(router.layer(axum::Extension(
+                auth::PeerCertificates(Arc::new(peer_certificates)),
+            )));
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
                 tracing::debug!(%peer, error = %e, "connection closed with an error");

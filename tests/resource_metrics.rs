@@ -244,7 +244,10 @@ fn kubectl_top_through_the_aggregation_layer() {
         labels,
         phase,
     };
-    let kubeconfig = start_fake_apiserver_with_backend(
+    // The fake API server proxies metrics.k8s.io as the aggregator does: with a front-proxy
+    // client certificate and the caller's identity in X-Remote-User/X-Remote-Group.
+    let pki = client_pki("front-proxy-ca", "front-proxy-client", &[]);
+    let kubeconfig = start_fake_apiserver_full(
         vec![
             pod("shop", "web-1", &[("app", "web")], "Running"),
             pod("shop", "web-2", &[("app", "web")], "Running"),
@@ -269,6 +272,7 @@ fn kubectl_top_through_the_aggregation_layer() {
         ],
         dir.path(),
         backend.clone(),
+        FakeAuth::with_front_proxy(&pki),
     );
     let adapter = Adapter::start(
         &rules,

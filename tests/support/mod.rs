@@ -344,16 +344,19 @@ pub fn quantity_value(q: &str) -> f64 {
 /// Forwards a request to the aggregated backend over TLS, as the kube-aggregator does.
 async fn proxy(
     backend: AggregatedBackend,
+    auth: FakeAuth,
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let Some(base) = backend.lock().unwrap().clone() else {
         return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "no backend").into_response();
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
+    let mut builder = reqwest::Client::builder().danger_accept_invalid_certs(true);
+    if let Some((cert, key)) = &auth.front_proxy {
+        builder = builder
+            .identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
+    }
+    let client = builder.build().unwrap();
     let url = format!(
         "{base}{}",
         request.uri().path_and_query().map_or("", |p| p.as_str())
@@ -361,6 +364,25 @@ async fn proxy(
     let mut forward = client.get(url);
     if let Some(accept) = request.headers().get("accept") {
         forward = forward.header("accept", accept.clone());
+    }
+    // The aggregator authenticates the caller and tells the adapter who it is.
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // kubectl sends no bearer token over plain HTTP: such a caller is the first token's user.
+    let caller = auth
+        .tokens
+        .iter()
+        .find(|(t, _, _)| *t == token)
+        .or(auth.tokens.first().filter(|_| token.is_empty()));
+    if let Some((_, user, groups)) = caller {
+        forward = forward.header("X-Remote-User", *user);
+        for group in groups {
+            forward = forward.header("X-Remote-Group", *group);
+        }
     }
     match forward.send().await {
         Ok(response) => {
@@ -392,6 +414,91 @@ pub struct FakeObject {
 /// the kube-aggregator does for an APIService.
 pub type AggregatedBackend = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
+/// What the fake API server says about authentication and authorization.
+#[derive(Clone)]
+pub struct FakeAuth {
+    /// `kube-system/extension-apiserver-authentication` data.
+    pub configmap: serde_json::Value,
+    /// token → (user, groups)
+    pub tokens: Vec<(&'static str, &'static str, Vec<&'static str>)>,
+    /// Users every SubjectAccessReview allows; others are denied with a reason.
+    pub allowed_users: Vec<&'static str>,
+    pub token_reviews: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub access_reviews: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The aggregator's client certificate and key (PEM) for proxied requests.
+    pub front_proxy: Option<(String, String)>,
+}
+
+/// A CA and a client certificate it signed, PEM-encoded.
+pub struct Pki {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
+/// A fresh CA named `ca_name` and a client certificate for `cn` (organizations `orgs`).
+pub fn client_pki(ca_name: &str, cn: &str, orgs: &[&str]) -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair,
+    };
+    let mut ca_params = CertificateParams::new(vec![]).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    for org in orgs {
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, *org);
+    }
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &ca).unwrap();
+    Pki {
+        ca: ca.pem(),
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    }
+}
+
+impl FakeAuth {
+    /// An aggregator that authenticates to the adapter with a front-proxy certificate.
+    pub fn with_front_proxy(pki: &Pki) -> FakeAuth {
+        FakeAuth {
+            configmap: serde_json::json!({
+                "requestheader-client-ca-file": pki.ca,
+                "requestheader-allowed-names": "[\"front-proxy-client\"]",
+                "requestheader-username-headers": "[\"X-Remote-User\"]",
+                "requestheader-group-headers": "[\"X-Remote-Group\"]",
+                "requestheader-extra-headers-prefix": "[\"X-Remote-Extra-\"]",
+            }),
+            front_proxy: Some((pki.cert.clone(), pki.key.clone())),
+            ..FakeAuth::default()
+        }
+    }
+}
+
+impl Default for FakeAuth {
+    /// The token in the adapter's test kubeconfig is a cluster admin.
+    fn default() -> Self {
+        FakeAuth {
+            configmap: serde_json::json!({}),
+            tokens: vec![
+                ("test", "tester", vec!["system:masters"]),
+                ("t", "tester", vec!["system:masters"]),
+            ],
+            allowed_users: vec![],
+            token_reviews: Default::default(),
+            access_reviews: Default::default(),
+            front_proxy: None,
+        }
+    }
+}
+
 /// Serves discovery and metadata LISTs over plain HTTP; returns a kubeconfig path.
 pub fn start_fake_apiserver(objects: Vec<FakeObject>, dir: &Path) -> PathBuf {
     start_fake_apiserver_with_backend(objects, dir, AggregatedBackend::default())
@@ -402,6 +509,16 @@ pub fn start_fake_apiserver_with_backend(
     objects: Vec<FakeObject>,
     dir: &Path,
     backend: AggregatedBackend,
+) -> PathBuf {
+    start_fake_apiserver_full(objects, dir, backend, FakeAuth::default())
+}
+
+/// The fake API server with an authentication and authorization policy.
+pub fn start_fake_apiserver_full(
+    objects: Vec<FakeObject>,
+    dir: &Path,
+    backend: AggregatedBackend,
+    auth: FakeAuth,
 ) -> PathBuf {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -456,6 +573,34 @@ pub fn start_fake_apiserver_with_backend(
                         {"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["get","list"]},
                         {"name":"nodes","singularName":"node","namespaced":false,"kind":"Node","verbs":["get","list"]}]}))
                 }))
+                .route("/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication", get({
+                    let data = auth.configmap.clone();
+                    move || async move {
+                        Json(serde_json::json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"}, "data": data}))
+                    }
+                }))
+                .route("/apis/authentication.k8s.io/v1/tokenreviews", axum::routing::post({
+                    let auth = auth.clone();
+                    move |Json(review): Json<serde_json::Value>| async move {
+                        auth.token_reviews.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let token = review["spec"]["token"].as_str().unwrap_or("");
+                        let status = match auth.tokens.iter().find(|(t, _, _)| *t == token) {
+                            Some((_, user, groups)) => serde_json::json!({"authenticated": true, "user": {"username": user, "groups": groups}}),
+                            None => serde_json::json!({"authenticated": false, "error": "invalid bearer token"}),
+                        };
+                        Json(serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status}))
+                    }
+                }))
+                .route("/apis/authorization.k8s.io/v1/subjectaccessreviews", axum::routing::post({
+                    let auth = auth.clone();
+                    move |Json(review): Json<serde_json::Value>| async move {
+                        auth.access_reviews.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let user = review["spec"]["user"].as_str().unwrap_or("");
+                        let allowed = auth.allowed_users.contains(&user);
+                        let reason = if allowed { "" } else { "no RBAC policy matched" };
+                        Json(serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "status": {"allowed": allowed, "reason": reason}}))
+                    }
+                }))
                 .route("/api", get(|| async {
                     Json(serde_json::json!({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}))
                 }))
@@ -464,8 +609,8 @@ pub fn start_fake_apiserver_with_backend(
                         {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},
                         {"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]}))
                 }))
-                .route("/apis/metrics.k8s.io", get({ let b = backend.clone(); move |req: axum::extract::Request| proxy(b.clone(), req) }))
-                .route("/apis/metrics.k8s.io/{*rest}", get({ let b = backend.clone(); move |req: axum::extract::Request| proxy(b.clone(), req) }))
+                .route("/apis/metrics.k8s.io", get({ let b = backend.clone(); let a = auth.clone(); move |req: axum::extract::Request| proxy(b.clone(), a.clone(), req) }))
+                .route("/apis/metrics.k8s.io/{*rest}", get({ let b = backend.clone(); let a = auth.clone(); move |req: axum::extract::Request| proxy(b.clone(), a.clone(), req) }))
                 .route("/apis/apps/v1", get(|| async {
                     Json(serde_json::json!({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
                         {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get","list"]}]}))
