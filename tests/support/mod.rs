@@ -438,6 +438,11 @@ pub struct Pki {
 
 /// A fresh CA named `ca_name` and a client certificate for `cn` (organizations `orgs`).
 pub fn client_pki(ca_name: &str, cn: &str, orgs: &[&str]) -> Pki {
+    client_pkis(ca_name, &[(cn, orgs)]).remove(0)
+}
+
+/// One fresh CA and a client certificate for each (CN, organizations), all signed by it.
+pub fn client_pkis(ca_name: &str, subjects: &[(&str, &[&str])]) -> Vec<Pki> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair,
@@ -448,21 +453,26 @@ pub fn client_pki(ca_name: &str, cn: &str, orgs: &[&str]) -> Pki {
         .distinguished_name
         .push(DnType::CommonName, ca_name);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![]).unwrap();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    for org in orgs {
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, *org);
-    }
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let cert = params.signed_by(&key, &ca).unwrap();
-    Pki {
-        ca: ca.pem(),
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    }
+    subjects
+        .iter()
+        .map(|(cn, orgs)| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(vec![]).unwrap();
+            params.distinguished_name.push(DnType::CommonName, *cn);
+            for org in *orgs {
+                params
+                    .distinguished_name
+                    .push(DnType::OrganizationName, *org);
+            }
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            let cert = params.signed_by(&key, &ca).unwrap();
+            Pki {
+                ca: ca.pem(),
+                cert: cert.pem(),
+                key: key.serialize_pem(),
+            }
+        })
+        .collect()
 }
 
 impl FakeAuth {
