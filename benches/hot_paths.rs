@@ -10,7 +10,7 @@ use prometheus_adapter::api::quantity::{Format, Quantity};
 use prometheus_adapter::config::{Config, generate_default};
 use prometheus_adapter::discovery::Registry;
 use prometheus_adapter::model::{GroupResource, LabelSelector};
-use prometheus_adapter::naming::{QueryRequest, RuleSet, StaticMapper};
+use prometheus_adapter::naming::{Objects, QueryRequest, RuleSet, StaticMapper};
 use prometheus_adapter::prometheus::Series;
 use prometheus_adapter::template::{Template, Value};
 
@@ -130,7 +130,7 @@ fn bench_naming(c: &mut Criterion) {
     let request = QueryRequest {
         group_resource: &pods,
         namespace: Some("shop"),
-        names: &names,
+        objects: Objects::Named(&names),
         metric_selector: &selector,
         extra_group_by: &[],
     };

@@ -90,6 +90,10 @@ impl Group {
     }
 }
 
+/// Above this many objects a query matches every object with the resource label instead of
+/// naming them all; the samples are then filtered by the name set.
+pub const MAX_NAMED_OBJECTS: usize = 100;
+
 // === State ===
 
 /// Where object names for `*` requests come from.
@@ -565,7 +569,13 @@ pub async fn custom_values(
     let query_request = QueryRequest {
         group_resource: &info.group_resource,
         namespace: request.namespace.as_deref(),
-        names: &names,
+        // Above this many objects, match the whole namespace and keep the wanted objects
+        // below, instead of sending a giant `pod=~"…"` regex (reference #668). Same answer.
+        objects: if names.len() > MAX_NAMED_OBJECTS {
+            crate::naming::Objects::Any
+        } else {
+            crate::naming::Objects::Named(&names)
+        },
         metric_selector: &request.metric_selector,
         extra_group_by: &[],
     };

@@ -265,7 +265,7 @@ impl CompiledRule {
         let resource_label = self
             .converter
             .label_for_resource(request.group_resource, mapper)?;
-        matchers.add_names(&resource_label, request.names);
+        matchers.add_objects(&resource_label, request.objects);
         let mut group_by = vec![resource_label];
         group_by.extend(request.extra_group_by.iter().cloned());
         render(&self.metrics_query, series_name, matchers, group_by)
@@ -331,7 +331,7 @@ fn render(
 pub struct QueryRequest<'a> {
     pub group_resource: &'a GroupResource,
     pub namespace: Option<&'a str>,
-    pub names: &'a [String],
+    pub objects: Objects<'a>,
     pub metric_selector: &'a LabelSelector,
     pub extra_group_by: &'a [String],
 }

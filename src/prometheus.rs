@@ -321,12 +321,13 @@ impl Client {
                 .form(params),
         };
         let started = std::time::Instant::now();
+        let bytes: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let response = request
             .send()
             .await
             .map_err(|e| self.transport(&log_url, e))?;
         let code = response.status().as_u16();
-        tracing::debug!(target: "prometheus", verb = ?self.verb, url = %log_url, code, elapsed_ms = started.elapsed().as_millis() as u64, "prometheus request");
+        tracing::debug!(target: "prometheus", verb = ?self.verb, url = %log_url, code, param_bytes = bytes, elapsed_ms = started.elapsed().as_millis() as u64, "prometheus request");
         if !(response.status().is_success() || matches!(code, 400 | 422 | 503)) {
             return Err(Error::UnexpectedStatus { url: log_url, code });
         }

@@ -33,10 +33,6 @@ pub const METRICS: Group = Group {
     versions: &["v1beta1"],
 };
 
-/// Above this many pods in one namespace, query the whole namespace and keep the wanted pods
-/// locally instead of sending a giant `pod=~"…"` regex (reference #668).
-const MAX_NAMED_PODS: usize = 100;
-
 /// Where pods and nodes come from.
 #[derive(Clone)]
 pub enum ResourceObjects {
@@ -383,7 +379,7 @@ async fn pod_metrics(
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let pods = if names.len() > MAX_NAMED_PODS {
+            let pods = if names.len() > super::MAX_NAMED_OBJECTS {
                 Objects::Any
             } else {
                 Objects::Named(&names)

@@ -75,7 +75,7 @@ fn check_build(template: &str, series: &str, req: Req, expect: &str) {
     let request = QueryRequest {
         group_resource: &gr,
         namespace: req.namespace,
-        names: &req.names,
+        objects: Objects::Named(&req.names),
         metric_selector: &selector,
         extra_group_by: &req.extra,
     };
@@ -391,7 +391,7 @@ mod same_as_go {
             let request = QueryRequest {
                 group_resource: &gr,
                 namespace: *namespace,
-                names: &object_names,
+                objects: Objects::Named(&object_names),
                 metric_selector: &selector,
                 extra_group_by: &[],
             };
