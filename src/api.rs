@@ -142,6 +142,10 @@ pub enum ApiError {
     },
     RouteNotFound,
     MethodNotAllowed,
+    /// 429: more requests in flight than `--max-requests-inflight`.
+    TooManyRequests,
+    /// 504: the request did not finish within `--request-timeout`.
+    Timeout,
     /// 401: credentials were presented and are not valid.
     Unauthorized,
     /// 403, with the message and details of Kubernetes' `forbidden` (§5.8).
@@ -195,6 +199,18 @@ impl ApiError {
                     Some(details),
                 )
             }
+            ApiError::TooManyRequests => (
+                429,
+                Some("TooManyRequests"),
+                "Too many requests, please try again later.".into(),
+                Some(serde_json::json!({"retryAfterSeconds": 1})),
+            ),
+            ApiError::Timeout => (
+                504,
+                Some("Timeout"),
+                "Timeout: request did not complete within the allotted timeout".into(),
+                Some(serde_json::json!({})),
+            ),
             ApiError::Unauthorized => (401, Some("Unauthorized"), "Unauthorized".into(), None),
             ApiError::Forbidden { message, details } => (
                 403,

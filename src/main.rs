@@ -95,6 +95,19 @@ struct Cli {
     #[arg(long, default_value = "")]
     tls_private_key_file: String,
 
+    /// Minimum TLS version: VersionTLS12 (default) or VersionTLS13.
+    #[arg(long, default_value = "VersionTLS12")]
+    tls_min_version: String,
+    /// TLS 1.2 cipher suites (IANA names); those rustls does not implement are skipped.
+    #[arg(long, value_delimiter = ',')]
+    tls_cipher_suites: Vec<String>,
+    /// Requests served at once; more are answered 429 (as the Kubernetes generic server).
+    #[arg(long, default_value = "400")]
+    max_requests_inflight: usize,
+    /// Per-request timeout; slower requests are answered 504.
+    #[arg(long, default_value = "60s", value_parser = go_duration)]
+    request_timeout: Duration,
+
     // --- delegated authentication (§6.4) ---
     /// kubeconfig for TokenReviews and the auth ConfigMap (default: the lister's).
     #[arg(long, default_value = "")]
@@ -148,8 +161,6 @@ fn go_duration(s: &str) -> Result<Duration, String> {
 
 /// Flags accepted for compatibility and not acted on yet (listed in the README).
 const ACCEPTED_VALUE_FLAGS: &[&str] = &[
-    "tls-cipher-suites",
-    "tls-min-version",
     "tls-sni-cert-key",
     "http2-max-streams-per-connection",
     "audit-policy-file",
@@ -410,6 +421,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cert_dir: cli.cert_dir.clone(),
         disable_http2: cli.disable_http2,
         request_client_certificates: !standalone,
+        tls_min_version: cli.tls_min_version.clone(),
+        tls_cipher_suites: cli.tls_cipher_suites.clone(),
     };
     let (listener, acceptor) = server::bind(&serve_options).await?;
     tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = rules.custom.len(), external_rules = rules.external.len(), "serving");
@@ -435,6 +448,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_options.bind_address
         ),
     }
+    let router = server::Limits::new(cli.max_requests_inflight, cli.request_timeout).layer(router);
     server::serve(listener, acceptor, router, shutdown_signal()).await;
     Ok(())
 }

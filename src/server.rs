@@ -29,6 +29,10 @@ pub struct Options {
     pub disable_http2: bool,
     /// Ask clients for a certificate (without requiring one) for delegated authentication.
     pub request_client_certificates: bool,
+    /// `VersionTLS12` or `VersionTLS13` (Go's names); TLS 1.0 and 1.1 are not offered.
+    pub tls_min_version: String,
+    /// IANA names of TLS 1.2 suites; empty = the defaults. TLS 1.3 suites are always on, as in Go.
+    pub tls_cipher_suites: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,10 @@ pub enum ServeError {
     Certificate { path: String, message: String },
     #[error("unable to generate a self-signed certificate in {dir}: {message}")]
     SelfSigned { dir: String, message: String },
+    #[error("invalid --tls-min-version {0:?}: use VersionTLS12 or VersionTLS13")]
+    TlsVersion(String),
+    #[error("none of --tls-cipher-suites is supported: {0}")]
+    CipherSuites(String),
     #[error("invalid serving certificate: {0}")]
     Tls(#[from] rustls::Error),
     #[error("unable to listen on {address}: {source}")]
@@ -62,19 +70,27 @@ pub fn load_or_generate_cert(
             (cert, key)
         }
     };
+    read_pair(&cert_path, &key_path)
+}
+
+/// A PEM certificate chain and private key from files.
+fn read_pair(
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServeError> {
     let read_err = |path: &Path, message: String| ServeError::Certificate {
         path: path.display().to_string(),
         message,
     };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .map_err(|e| read_err(&cert_path, e.to_string()))?
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path)
+        .map_err(|e| read_err(cert_path, e.to_string()))?
         .collect::<Result<_, _>>()
-        .map_err(|e| read_err(&cert_path, e.to_string()))?;
+        .map_err(|e| read_err(cert_path, e.to_string()))?;
     if chain.is_empty() {
-        return Err(read_err(&cert_path, "no certificate found".into()));
+        return Err(read_err(cert_path, "no certificate found".into()));
     }
     let key =
-        PrivateKeyDer::from_pem_file(&key_path).map_err(|e| read_err(&key_path, e.to_string()))?;
+        PrivateKeyDer::from_pem_file(key_path).map_err(|e| read_err(key_path, e.to_string()))?;
     Ok((chain, key))
 }
 
@@ -103,14 +119,30 @@ fn generate_self_signed(
 /// Binds the listener; split from `serve` so start-up errors surface before anything runs.
 pub async fn bind(options: &Options) -> Result<(TcpListener, TlsAcceptor), ServeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (chain, key) = load_or_generate_cert(options)?;
-    let builder = rustls::ServerConfig::builder();
+    let resolver = Arc::new(ReloadingCert::new(options)?);
+    resolver.clone().spawn_reload();
+    let provider = crypto_provider(&options.tls_cipher_suites)?;
+    let versions: &[&rustls::SupportedProtocolVersion] = match options.tls_min_version.as_str() {
+        "" | "VersionTLS10" | "VersionTLS11" | "VersionTLS12" => {
+            &[&rustls::version::TLS13, &rustls::version::TLS12]
+        }
+        "VersionTLS13" => &[&rustls::version::TLS13],
+        other => return Err(ServeError::TlsVersion(other.to_string())),
+    };
+    if matches!(
+        options.tls_min_version.as_str(),
+        "VersionTLS10" | "VersionTLS11"
+    ) {
+        tracing::warn!(requested = %options.tls_min_version, "TLS 1.0 and 1.1 are not offered; the minimum is TLS 1.2");
+    }
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)?;
     let builder = if options.request_client_certificates {
         builder.with_client_cert_verifier(Arc::new(auth::RequestClientCert::new()))
     } else {
         builder.with_no_client_auth()
     };
-    let mut config = builder.with_single_cert(chain, key)?;
+    let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = if options.disable_http2 {
         vec![b"http/1.1".to_vec()]
     } else {
@@ -121,6 +153,117 @@ pub async fn bind(options: &Options) -> Result<(TcpListener, TlsAcceptor), Serve
         .await
         .map_err(|source| ServeError::Bind { address, source })?;
     Ok((listener, TlsAcceptor::from(Arc::new(config))))
+}
+
+/// ring with the TLS 1.2 suites named (Go/IANA names); names rustls does not implement (the CBC
+/// and 3DES suites of the reference's manifests) are skipped with a warning.
+fn crypto_provider(names: &[String]) -> Result<rustls::crypto::CryptoProvider, ServeError> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Ok(provider);
+    }
+    let name_of = |suite: &rustls::SupportedCipherSuite| format!("{:?}", suite.suite());
+    let unsupported: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !provider.cipher_suites.iter().any(|s| name_of(s) == *n))
+        .collect();
+    if !unsupported.is_empty() {
+        tracing::warn!(
+            ?unsupported,
+            "ignoring cipher suites this TLS implementation does not offer"
+        );
+    }
+    provider
+        .cipher_suites
+        .retain(|s| s.version() == &rustls::version::TLS13 || names.contains(&name_of(s).as_str()));
+    if !provider
+        .cipher_suites
+        .iter()
+        .any(|s| s.version() == &rustls::version::TLS12)
+    {
+        return Err(ServeError::CipherSuites(names.join(",")));
+    }
+    Ok(provider)
+}
+
+/// The serving certificate, re-read when its files change (cert-manager and kubelet rotate
+/// them in place); a bad new pair keeps the old one.
+#[derive(Debug)]
+struct ReloadingCert {
+    current: arc_swap::ArcSwap<rustls::sign::CertifiedKey>,
+    files: Option<(PathBuf, PathBuf)>,
+}
+
+impl ReloadingCert {
+    fn new(options: &Options) -> Result<Self, ServeError> {
+        let (chain, key) = load_or_generate_cert(options)?;
+        let files = match (&options.tls_cert_file, &options.tls_private_key_file) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            _ => None,
+        };
+        Ok(ReloadingCert {
+            current: arc_swap::ArcSwap::from_pointee(certified_key(chain, key)?),
+            files,
+        })
+    }
+
+    fn spawn_reload(self: Arc<Self>) {
+        let Some((cert, key)) = self.files.clone() else {
+            return;
+        };
+        let stamp = move || {
+            let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            (modified(&cert), modified(&key))
+        };
+        tokio::spawn(async move {
+            let mut last = stamp();
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let now = stamp();
+                if now == last {
+                    continue;
+                }
+                last = now;
+                let Some((cert_path, key_path)) = &self.files else {
+                    return;
+                };
+                let loaded = read_pair(cert_path, key_path)
+                    .and_then(|(chain, key)| certified_key(chain, key));
+                match loaded {
+                    Ok(certified) => {
+                        self.current.store(Arc::new(certified));
+                        tracing::info!(cert = %cert_path.display(), "reloaded the serving certificate");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "keeping the previous serving certificate")
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ReloadingCert {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::sign::CertifiedKey, ServeError> {
+    let provider = rustls::crypto::ring::default_provider();
+    Ok(rustls::sign::CertifiedKey::from_der(chain, key, &provider)?)
 }
 
 /// Serves `router` until `shutdown` resolves; then stops accepting and lets open requests finish.
@@ -183,4 +326,47 @@ pub async fn serve(
         while connections.join_next().await.is_some() {}
     })
     .await;
+}
+
+// === Limits ===
+
+/// Max in-flight requests (429 beyond) and a per-request timeout (504), as the Kubernetes
+/// generic API server applies them before authentication.
+#[derive(Debug)]
+pub struct Limits {
+    in_flight: tokio::sync::Semaphore,
+    timeout: std::time::Duration,
+}
+
+impl Limits {
+    pub fn new(max_in_flight: usize, timeout: std::time::Duration) -> Self {
+        Limits {
+            in_flight: tokio::sync::Semaphore::new(max_in_flight.max(1)),
+            timeout,
+        }
+    }
+
+    /// Wraps a router; add it after the authentication layer so it runs first.
+    pub fn layer(self, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(Arc::new(self), limit))
+    }
+}
+
+async fn limit(
+    axum::extract::State(limits): axum::extract::State<Arc<Limits>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Health checks must answer even when the server is saturated.
+    let health = matches!(request.uri().path(), "/healthz" | "/livez" | "/readyz");
+    let _permit = match limits.in_flight.try_acquire() {
+        Ok(permit) => Some(permit),
+        Err(_) if health => None,
+        Err(_) => return crate::api::ApiError::TooManyRequests.into_response(),
+    };
+    match tokio::time::timeout(limits.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::api::ApiError::Timeout.into_response(),
+    }
 }

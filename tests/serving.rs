@@ -1,0 +1,272 @@
+//! Generic serving behaviour: TLS options, the in-flight limit (429), the request timeout
+//! (504), and serving-certificate reload. A slow fake Prometheus injects the latency.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::*;
+
+const RULES: &str = "rules:\n- seriesQuery: '{__name__=\"q\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n";
+
+/// Answers series at once and instant queries after `delay` (fault injection only).
+fn slow_prometheus(delay: Duration) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new()
+                .route("/api/v1/series", axum::routing::get(|| async { r#"{"status":"success","data":[{"__name__":"q","namespace":"ns","pod":"p"}]}"# }))
+                .route(
+                    "/api/v1/query",
+                    axum::routing::get(move || async move {
+                        tokio::time::sleep(delay).await;
+                        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"p"},"value":[1700000000,"5"]}]}}"#
+                    }),
+                );
+            axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap();
+        });
+    });
+    addr
+}
+
+const METRIC: &str = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/q";
+
+#[test]
+fn in_flight_limit_and_request_timeout() {
+    let prometheus = slow_prometheus(Duration::from_secs(3));
+    let adapter = Arc::new(Adapter::start(
+        RULES,
+        &[
+            format!("--prometheus-url=http://{prometheus}"),
+            "--max-requests-inflight=1".into(),
+            "--request-timeout=2s".into(),
+        ],
+    ));
+    adapter.wait_ready();
+    // One slow request holds the only slot...
+    let slow = {
+        let adapter = adapter.clone();
+        std::thread::spawn(move || adapter.get(METRIC))
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    // ...so another is refused at once, while health checks still answer.
+    let (code, _, stderr) = adapter.get("/apis/custom.metrics.k8s.io/v1beta1");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("Too many requests") || stderr.contains("TooManyRequests"),
+        "{stderr}"
+    );
+    assert_eq!(adapter.get("/healthz").0, 0);
+    // The slow one hits the 2s timeout: 504.
+    let (code, _, stderr) = slow.join().unwrap();
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("Timeout: request did not complete within the allotted timeout"),
+        "{stderr}"
+    );
+    // With the slot free again, fast requests pass.
+    assert_eq!(adapter.get("/apis/custom.metrics.k8s.io/v1beta1").0, 0);
+}
+
+#[test]
+fn tls_options() {
+    let prometheus = slow_prometheus(Duration::ZERO);
+    // The reference manifests' list, CBC and 3DES suites included (skipped with a warning).
+    let suites = "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,TLS_RSA_WITH_AES_256_CBC_SHA,TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA";
+    let adapter = Adapter::start(
+        RULES,
+        &[
+            format!("--prometheus-url=http://{prometheus}"),
+            suites.into(),
+        ],
+    );
+    adapter.wait_ready();
+    assert_eq!(adapter.get_json(METRIC)["items"][0]["value"], "5");
+    assert!(
+        adapter.log().contains("ignoring cipher suites"),
+        "{}",
+        adapter.log()
+    );
+    let adapter = Adapter::start(
+        RULES,
+        &[
+            format!("--prometheus-url=http://{prometheus}"),
+            "--tls-min-version=VersionTLS13".into(),
+        ],
+    );
+    adapter.wait_ready();
+    assert_eq!(adapter.get_json(METRIC)["items"][0]["value"], "5");
+
+    for (flag, message) in [
+        (
+            "--tls-min-version=VersionTLS99",
+            "invalid --tls-min-version \"VersionTLS99\"",
+        ),
+        (
+            "--tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA",
+            "none of --tls-cipher-suites is supported",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("c.yaml");
+        std::fs::write(&config, RULES).unwrap();
+        let out = std::process::Command::new(adapter_binary())
+            .args([
+                format!("--config={}", config.display()),
+                format!("--prometheus-url=http://{prometheus}"),
+                format!("--cert-dir={}", dir.path().display()),
+                format!("--secure-port={}", free_port()),
+                flag.to_string(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The CN of the certificate the server presents.
+fn served_cn(port: u16) -> String {
+    #[derive(Debug)]
+    struct Capture(
+        std::sync::Mutex<Option<Vec<u8>>>,
+        Arc<rustls::crypto::CryptoProvider>,
+    );
+    impl rustls::client::danger::ServerCertVerifier for Capture {
+        fn verify_server_cert(
+            &self,
+            end: &rustls::pki_types::CertificateDer<'_>,
+            _: &[rustls::pki_types::CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            *self.0.lock().unwrap() = Some(end.to_vec());
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                m,
+                c,
+                d,
+                &self.1.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                m,
+                c,
+                d,
+                &self.1.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.1.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let capture = Arc::new(Capture(Default::default(), provider.clone()));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(capture.clone())
+        .with_no_client_auth();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let _ = connector
+            .connect(
+                rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                stream,
+            )
+            .await
+            .unwrap();
+    });
+    let der = capture.0.lock().unwrap().clone().unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    cert.subject()
+        .iter_common_name()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn write_serving_cert(dir: &std::path::Path, cn: &str) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    // Write the key first so the pair is consistent when the certificate changes.
+    std::fs::write(dir.join("tls.key.tmp"), key.serialize_pem()).unwrap();
+    std::fs::write(dir.join("tls.crt.tmp"), cert.pem()).unwrap();
+    std::fs::rename(dir.join("tls.key.tmp"), dir.join("tls.key")).unwrap();
+    std::fs::rename(dir.join("tls.crt.tmp"), dir.join("tls.crt")).unwrap();
+}
+
+#[test]
+fn serving_certificate_reloads_when_its_files_change() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let prometheus = slow_prometheus(Duration::ZERO);
+    let certs = tempfile::tempdir().unwrap();
+    write_serving_cert(certs.path(), "serving-v1");
+    let adapter = Adapter::start(
+        RULES,
+        &[
+            format!("--prometheus-url=http://{prometheus}"),
+            format!("--tls-cert-file={}", certs.path().join("tls.crt").display()),
+            format!(
+                "--tls-private-key-file={}",
+                certs.path().join("tls.key").display()
+            ),
+        ],
+    );
+    assert_eq!(served_cn(adapter.port), "serving-v1");
+    std::thread::sleep(Duration::from_millis(1100));
+    write_serving_cert(certs.path(), "serving-v2");
+    wait_for("the new certificate", Duration::from_secs(10), || {
+        served_cn(adapter.port) == "serving-v2"
+    });
+    // A broken pair keeps the last good one.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(certs.path().join("tls.crt"), "not a certificate").unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(served_cn(adapter.port), "serving-v2");
+    assert!(
+        adapter
+            .log()
+            .contains("keeping the previous serving certificate")
+    );
+}
