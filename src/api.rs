@@ -554,10 +554,13 @@ pub async fn custom_values(
     if let Some(message) = &request.metric_selector_error {
         return Err(ApiError::Plain(message.clone()));
     }
-    let info: ResourceInfo = state
+    let Some(info) = state
         .mapper
         .resolve(&request.resource.group, &request.resource.resource)
-        .ok_or_else(|| request.not_found())?;
+    else {
+        state.mapper.unknown_resource_requested();
+        return Err(request.not_found());
+    };
     let scope = if request.namespace.is_some() {
         Scope::Namespaced
     } else {

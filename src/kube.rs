@@ -530,3 +530,84 @@ impl Kube {
         })
     }
 }
+
+// === A mapper kept current by API discovery ===
+
+/// The cluster's resources from API discovery, refreshed in the background when a request
+/// names a resource it does not know (at most every `min_interval`), so CRDs installed after
+/// start resolve without a restart (the reference maps once, at start).
+pub struct DiscoveryMapper {
+    kube: Kube,
+    current: arc_swap::ArcSwap<StaticMapper>,
+    last_refresh: Mutex<std::time::Instant>,
+    refreshing: AtomicBool,
+    min_interval: std::time::Duration,
+}
+
+use std::sync::Mutex;
+
+impl DiscoveryMapper {
+    pub async fn new(
+        kube: Kube,
+        min_interval: std::time::Duration,
+    ) -> Result<Arc<DiscoveryMapper>, Error> {
+        let initial = kube.discover().await?;
+        Ok(Arc::new(DiscoveryMapper {
+            kube,
+            current: arc_swap::ArcSwap::from_pointee(initial),
+            // The first unknown resource may refresh at once; later ones wait `min_interval`.
+            last_refresh: Mutex::new(
+                std::time::Instant::now()
+                    .checked_sub(min_interval)
+                    .unwrap_or_else(std::time::Instant::now),
+            ),
+            refreshing: AtomicBool::new(false),
+            min_interval,
+        }))
+    }
+
+    pub fn resource_count(&self) -> usize {
+        self.current.load().resources().len()
+    }
+
+    fn refresh(self: &Arc<Self>) {
+        let due = self
+            .last_refresh
+            .lock()
+            .map(|t| t.elapsed() >= self.min_interval)
+            .unwrap_or(false);
+        if !due || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mapper = self.clone();
+        tokio::spawn(async move {
+            match mapper.kube.discover().await {
+                Ok(fresh) => {
+                    tracing::info!(
+                        resources = fresh.resources().len(),
+                        "refreshed API resources after a request for an unknown resource"
+                    );
+                    mapper.current.store(Arc::new(fresh));
+                }
+                Err(e) => tracing::warn!(error = %e, "unable to refresh API resources"),
+            }
+            if let Ok(mut last) = mapper.last_refresh.lock() {
+                *last = std::time::Instant::now();
+            }
+            mapper.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// `ResourceMapper` needs `&self`; the refresh needs an `Arc` to outlive the request.
+pub struct SharedDiscoveryMapper(pub Arc<DiscoveryMapper>);
+
+impl crate::naming::ResourceMapper for SharedDiscoveryMapper {
+    fn resolve(&self, group: &str, resource: &str) -> Option<ResourceInfo> {
+        self.0.current.load().resolve_static(group, resource)
+    }
+
+    fn unknown_resource_requested(&self) {
+        self.0.refresh();
+    }
+}

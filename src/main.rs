@@ -13,7 +13,7 @@ use prometheus_adapter::api::resource::ResourceObjects;
 use prometheus_adapter::api::{self, ApiState, Objects};
 use prometheus_adapter::config::{self, Config};
 use prometheus_adapter::discovery::{self, RegistryHandle, RuleKind};
-use prometheus_adapter::kube::Kube;
+use prometheus_adapter::kube::{DiscoveryMapper, Kube, SharedDiscoveryMapper};
 use prometheus_adapter::model::{PromDuration, parse_go_duration};
 use prometheus_adapter::naming::{ResourceMapper, RuleSet, StaticMapper};
 use prometheus_adapter::{prometheus, server};
@@ -361,15 +361,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let (mapper, objects, standalone): (Arc<dyn ResourceMapper>, Objects, bool) =
         match connect_kube(&cli).await? {
             Some(kube) => {
-                let mapper = kube
-                    .discover()
+                let mapper = DiscoveryMapper::new(kube.clone(), Duration::from_secs(10))
                     .await
                     .context("unable to construct RESTMapper")?;
                 tracing::info!(
-                    resources = mapper.resources().len(),
+                    resources = mapper.resource_count(),
                     "resolved API resources through discovery"
                 );
-                (Arc::new(mapper), Objects::Kube(Arc::new(kube)), false)
+                (
+                    Arc::new(SharedDiscoveryMapper(mapper)),
+                    Objects::Kube(Arc::new(kube)),
+                    false,
+                )
             }
             None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
         };

@@ -13,7 +13,7 @@ const METRIC: &str = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/*
 
 struct Setup {
     adapter: Adapter,
-    auth: FakeAuth,
+    auth: FakeCluster,
     front_proxy: Pki,
     /// Signed by the front-proxy CA, but its CN is not in requestheader-allowed-names.
     not_allowed: Pki,
@@ -27,7 +27,7 @@ fn setup(extra_args: &[&str]) -> Setup {
     );
     let not_allowed = pkis.remove(1);
     let front_proxy = pkis.remove(0);
-    let mut auth = FakeAuth::with_front_proxy(&front_proxy);
+    let mut auth = FakeCluster::with_front_proxy(&front_proxy);
     auth.tokens.push(("alice-token", "alice", vec![]));
     auth.allowed_users = vec!["alice"];
     let dir = tempfile::tempdir().unwrap();
@@ -165,7 +165,7 @@ fn front_proxy_tokens_and_anonymous() {
 #[test]
 fn reviews_are_cached_for_their_ttl() {
     let s = setup(&[]);
-    let reviews = |a: &FakeAuth| {
+    let reviews = |a: &FakeCluster| {
         (
             a.token_reviews.load(Ordering::SeqCst),
             a.access_reviews.load(Ordering::SeqCst),

@@ -144,3 +144,59 @@ fn an_unreachable_lister_kubeconfig_is_fatal() {
             .contains("unable to load kubeconfig /nonexistent/kubeconfig")
     );
 }
+
+#[test]
+fn resources_installed_after_start_resolve_without_a_restart() {
+    let exporter = start_exporter(vec![gauge(
+        "widget_load",
+        r#"namespace="shop",widget="w1""#,
+        7.0,
+    )]);
+    let prometheus = Prometheus::start(&[exporter]);
+    prometheus.wait_for_query("widget_load");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FakeCluster::default();
+    let kubeconfig = start_fake_apiserver_full(
+        vec![],
+        dir.path(),
+        AggregatedBackend::default(),
+        cluster.clone(),
+    );
+    let rules = "rules:\n- seriesQuery: '{__name__=\"widget_load\"}'\n  resources:\n    template: <<.Resource>>\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n";
+    let adapter = Adapter::start(
+        rules,
+        &[
+            format!("--prometheus-url={}", prometheus.url()),
+            format!("--lister-kubeconfig={}", kubeconfig.display()),
+        ],
+    );
+    adapter.wait_ready();
+    let path =
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/widgets.example.com/w1/widget_load";
+    let (code, _, stderr) = adapter.get(path);
+    assert_ne!(code, 0, "no such resource yet");
+    assert!(
+        stderr.contains("could not find the metric widget_load for widgets.example.com"),
+        "{stderr}"
+    );
+
+    // The CRD is installed; the next request for it refreshes the mapper, the next relist maps
+    // the `widget` label, and the metric is served.
+    cluster
+        .crds
+        .lock()
+        .unwrap()
+        .push(("example.com", "widgets", "widget", "Widget"));
+    let _ = adapter.get(path);
+    wait_for(
+        "the new resource to be served (mapper refreshes at most every 10s)",
+        std::time::Duration::from_secs(30),
+        || adapter.get(path).0 == 0,
+    );
+    let item = &adapter.get_json(path)["items"][0];
+    assert_eq!(
+        item["describedObject"],
+        serde_json::json!({"kind": "Widget", "namespace": "shop", "name": "w1", "apiVersion": "example.com/v1"})
+    );
+    assert_eq!(item["value"], "7");
+}

@@ -272,7 +272,7 @@ fn kubectl_top_through_the_aggregation_layer() {
         ],
         dir.path(),
         backend.clone(),
-        FakeAuth::with_front_proxy(&pki),
+        FakeCluster::with_front_proxy(&pki),
     );
     let adapter = Adapter::start(
         &rules,

@@ -42,6 +42,10 @@ impl ResourceInfo {
 /// empty group matches any group (the first in discovery order wins). Safe for concurrent use.
 pub trait ResourceMapper: Send + Sync {
     fn resolve(&self, group: &str, resource: &str) -> Option<ResourceInfo>;
+
+    /// A request named a resource `resolve` did not know: a mapper backed by API discovery may
+    /// refresh (rate-limited), so resources installed later resolve without a restart.
+    fn unknown_resource_requested(&self) {}
 }
 
 /// A fixed table of resources: the built-in core table for standalone mode, or a test mapper.
@@ -162,6 +166,10 @@ impl StaticMapper {
 
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources
+    }
+
+    pub fn resolve_static(&self, group: &str, resource: &str) -> Option<ResourceInfo> {
+        resolve_in(&self.resources, group, resource)
     }
 }
 

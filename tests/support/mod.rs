@@ -344,7 +344,7 @@ pub fn quantity_value(q: &str) -> f64 {
 /// Forwards a request to the aggregated backend over TLS, as the kube-aggregator does.
 async fn proxy(
     backend: AggregatedBackend,
-    auth: FakeAuth,
+    auth: FakeCluster,
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let Some(base) = backend.lock().unwrap().clone() else {
@@ -414,9 +414,10 @@ pub struct FakeObject {
 /// the kube-aggregator does for an APIService.
 pub type AggregatedBackend = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
-/// What the fake API server says about authentication and authorization.
+/// What the fake API server says about authentication and authorization, and the custom
+/// resource groups it serves (which tests may add while the adapter runs).
 #[derive(Clone)]
-pub struct FakeAuth {
+pub struct FakeCluster {
     /// `kube-system/extension-apiserver-authentication` data.
     pub configmap: serde_json::Value,
     /// token → (user, groups)
@@ -427,6 +428,10 @@ pub struct FakeAuth {
     pub access_reviews: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// The aggregator's client certificate and key (PEM) for proxied requests.
     pub front_proxy: Option<(String, String)>,
+    /// (group, plural, singular, kind) of custom resources, all namespaced, version v1.
+    pub crds: std::sync::Arc<
+        std::sync::Mutex<Vec<(&'static str, &'static str, &'static str, &'static str)>>,
+    >,
 }
 
 /// A CA and a client certificate it signed, PEM-encoded.
@@ -475,10 +480,10 @@ pub fn client_pkis(ca_name: &str, subjects: &[(&str, &[&str])]) -> Vec<Pki> {
         .collect()
 }
 
-impl FakeAuth {
+impl FakeCluster {
     /// An aggregator that authenticates to the adapter with a front-proxy certificate.
-    pub fn with_front_proxy(pki: &Pki) -> FakeAuth {
-        FakeAuth {
+    pub fn with_front_proxy(pki: &Pki) -> FakeCluster {
+        FakeCluster {
             configmap: serde_json::json!({
                 "requestheader-client-ca-file": pki.ca,
                 "requestheader-allowed-names": "[\"front-proxy-client\"]",
@@ -487,15 +492,15 @@ impl FakeAuth {
                 "requestheader-extra-headers-prefix": "[\"X-Remote-Extra-\"]",
             }),
             front_proxy: Some((pki.cert.clone(), pki.key.clone())),
-            ..FakeAuth::default()
+            ..FakeCluster::default()
         }
     }
 }
 
-impl Default for FakeAuth {
+impl Default for FakeCluster {
     /// The token in the adapter's test kubeconfig is a cluster admin.
     fn default() -> Self {
-        FakeAuth {
+        FakeCluster {
             configmap: serde_json::json!({}),
             tokens: vec![
                 ("test", "tester", vec!["system:masters"]),
@@ -505,6 +510,7 @@ impl Default for FakeAuth {
             token_reviews: Default::default(),
             access_reviews: Default::default(),
             front_proxy: None,
+            crds: Default::default(),
         }
     }
 }
@@ -520,7 +526,7 @@ pub fn start_fake_apiserver_with_backend(
     dir: &Path,
     backend: AggregatedBackend,
 ) -> PathBuf {
-    start_fake_apiserver_full(objects, dir, backend, FakeAuth::default())
+    start_fake_apiserver_full(objects, dir, backend, FakeCluster::default())
 }
 
 /// The fake API server with an authentication and authorization policy.
@@ -528,7 +534,7 @@ pub fn start_fake_apiserver_full(
     objects: Vec<FakeObject>,
     dir: &Path,
     backend: AggregatedBackend,
-    auth: FakeAuth,
+    auth: FakeCluster,
 ) -> PathBuf {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -614,10 +620,35 @@ pub fn start_fake_apiserver_full(
                 .route("/api", get(|| async {
                     Json(serde_json::json!({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}))
                 }))
-                .route("/apis", get(|| async {
-                    Json(serde_json::json!({"kind":"APIGroupList","apiVersion":"v1","groups":[
-                        {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},
-                        {"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]}))
+                .route("/apis", get({
+                    let crds = auth.crds.clone();
+                    move || async move {
+                        let mut groups = vec![
+                            serde_json::json!({"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}),
+                            serde_json::json!({"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}),
+                        ];
+                        for (group, ..) in crds.lock().unwrap().iter() {
+                            let gv = format!("{group}/v1");
+                            groups.push(serde_json::json!({"name": group, "versions": [{"groupVersion": gv, "version": "v1"}], "preferredVersion": {"groupVersion": gv, "version": "v1"}}));
+                        }
+                        Json(serde_json::json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+                    }
+                }))
+                .route("/apis/{group}/{version}", get({
+                    let crds = auth.crds.clone();
+                    move |AxPath((group, version)): AxPath<(String, String)>| async move {
+                        let resources: Vec<serde_json::Value> = crds
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|(g, ..)| *g == group)
+                            .map(|(_, plural, singular, kind)| serde_json::json!({"name": plural, "singularName": singular, "namespaced": true, "kind": kind, "verbs": ["get", "list", "watch"]}))
+                            .collect();
+                        if resources.is_empty() {
+                            return (axum::http::StatusCode::NOT_FOUND, Json(serde_json::json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","code":404}))).into_response();
+                        }
+                        Json(serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{group}/{version}"), "resources": resources})).into_response()
+                    }
                 }))
                 .route("/apis/metrics.k8s.io", get({ let b = backend.clone(); let a = auth.clone(); move |req: axum::extract::Request| proxy(b.clone(), a.clone(), req) }))
                 .route("/apis/metrics.k8s.io/{*rest}", get({ let b = backend.clone(); let a = auth.clone(); move |req: axum::extract::Request| proxy(b.clone(), a.clone(), req) }))
