@@ -414,6 +414,9 @@ pub struct FakeObject {
 /// the kube-aggregator does for an APIService.
 pub type AggregatedBackend = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
+/// (group, plural, singular, kind) of a namespaced custom resource served at version v1.
+pub type FakeCrd = (&'static str, &'static str, &'static str, &'static str);
+
 /// What the fake API server says about authentication and authorization, and the custom
 /// resource groups it serves (which tests may add while the adapter runs).
 #[derive(Clone)]
@@ -429,9 +432,7 @@ pub struct FakeCluster {
     /// The aggregator's client certificate and key (PEM) for proxied requests.
     pub front_proxy: Option<(String, String)>,
     /// (group, plural, singular, kind) of custom resources, all namespaced, version v1.
-    pub crds: std::sync::Arc<
-        std::sync::Mutex<Vec<(&'static str, &'static str, &'static str, &'static str)>>,
-    >,
+    pub crds: std::sync::Arc<std::sync::Mutex<Vec<FakeCrd>>>,
 }
 
 /// A CA and a client certificate it signed, PEM-encoded.
