@@ -660,16 +660,23 @@ async fn list_objects(
     request: &CustomRequest,
 ) -> Result<Vec<String>, ApiError> {
     match &state.objects {
-        Objects::Kube(kube) => kube.list_names(info, request.namespace.as_deref(), &request.label_selector).await.map_err(|e| {
-            tracing::warn!(resource = %info.group_resource, error = %e, "unable to list matching resource names");
-            ApiError::Internal("unable to list matching resources".into())
-        }),
+        Objects::Kube(kube) => {
+            let selector = LabelSelector::parse(&request.label_selector)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            kube.object_names(info, request.namespace.as_deref(), &selector, &request.label_selector).await.map_err(|e| {
+                tracing::warn!(resource = %info.group_resource, error = %e, "unable to list matching resource names");
+                ApiError::Internal("unable to list matching resources".into())
+            })
+        }
         Objects::Standalone => {
-            let selector = LabelSelector::parse(&request.label_selector).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            let selector = LabelSelector::parse(&request.label_selector)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             let namespaced = Scope::for_registered_resource(&info.group_resource).is_namespaced();
             Ok(registry
                 .objects(&info.group_resource)
-                .filter(|(object, _)| !namespaced || object.namespace.as_deref() == request.namespace.as_deref())
+                .filter(|(object, _)| {
+                    !namespaced || object.namespace.as_deref() == request.namespace.as_deref()
+                })
                 .filter(|(_, labels)| selector.matches_map(labels))
                 .map(|(object, _)| object.name.clone())
                 .collect())

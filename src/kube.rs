@@ -40,6 +40,10 @@ const GROUP_DISCOVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 #[derive(Clone)]
 pub struct Kube {
     client: ::kube::Client,
+    /// Watch caches of object metadata per resource, for `*` requests.
+    name_caches: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<crate::model::GroupResource, MetaCache>>,
+    >,
 }
 
 #[derive(Deserialize)]
@@ -116,7 +120,10 @@ impl Kube {
             None => ::kube::Config::incluster().map_err(|e| Error::InCluster(e.to_string()))?,
         };
         let client = ::kube::Client::try_from(config).map_err(|e| Error::Client(e.to_string()))?;
-        Ok(Kube { client })
+        Ok(Kube {
+            client,
+            name_caches: Default::default(),
+        })
     }
 
     async fn get<T: for<'de> Deserialize<'de>>(
@@ -232,7 +239,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::kube::api::Api;
-use ::kube::core::PartialObjectMeta;
+use ::kube::core::{ApiResource, DynamicObject, PartialObjectMeta};
 use ::kube::runtime::{WatchStreamExt, reflector, watcher};
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -249,6 +256,7 @@ pub struct CachedObject {
 enum Store {
     Pods(reflector::Store<PartialObjectMeta<Pod>>),
     Nodes(reflector::Store<PartialObjectMeta<Node>>),
+    Any(reflector::Store<PartialObjectMeta<DynamicObject>>),
 }
 
 /// A metadata-only watch cache kept in sync by a reflector (list, then watch from the list's
@@ -278,6 +286,7 @@ impl MetaCache {
         match &self.store {
             Store::Pods(s) => convert(s.state()),
             Store::Nodes(s) => convert(s.state()),
+            Store::Any(s) => convert(s.state()),
         }
     }
 
@@ -297,6 +306,62 @@ impl Kube {
         MetaCache::new(Store::Pods(reader))
     }
 
+    /// A metadata watch cache of any resource (for the object names of `*` requests).
+    pub fn watch_metadata(&self, info: &ResourceInfo) -> MetaCache {
+        let group = &info.group_resource.group;
+        let resource = ApiResource {
+            group: group.clone(),
+            version: info.version.clone(),
+            api_version: if group.is_empty() {
+                info.version.clone()
+            } else {
+                format!("{group}/{}", info.version)
+            },
+            kind: info.kind.clone(),
+            plural: info.group_resource.resource.clone(),
+        };
+        let api: Api<PartialObjectMeta<DynamicObject>> =
+            Api::all_with(self.client.clone(), &resource);
+        let writer = reflector::store::Writer::new(resource);
+        let reader = writer.as_reader();
+        spawn_reflector("objects", writer, watcher(api, watcher::Config::default()));
+        MetaCache::new(Store::Any(reader))
+    }
+
+    /// Names of the objects a `*` request covers: from a metadata watch cache of the resource,
+    /// started on the first request for it; until that cache has synced (or if it cannot), a
+    /// metadata-only LIST. Sorted by (namespace, name), the order of a LIST.
+    pub async fn object_names(
+        &self,
+        info: &ResourceInfo,
+        namespace: Option<&str>,
+        selector: &crate::model::LabelSelector,
+        selector_text: &str,
+    ) -> Result<Vec<String>, Error> {
+        let cache = {
+            let mut caches = self
+                .name_caches
+                .lock()
+                .map_err(|_| Error::Client("object cache lock poisoned".into()))?;
+            caches
+                .entry(info.group_resource.clone())
+                .or_insert_with(|| self.watch_metadata(info))
+                .clone()
+        };
+        if !cache.synced() {
+            return self.list_names(info, namespace, selector_text).await;
+        }
+        let namespace = namespace.filter(|_| info.namespaced);
+        let mut objects: Vec<CachedObject> = cache
+            .objects()
+            .into_iter()
+            .filter(|o| namespace.is_none_or(|ns| o.namespace.as_deref() == Some(ns)))
+            .filter(|o| selector.matches_map(&o.labels))
+            .collect();
+        objects.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        Ok(objects.into_iter().map(|o| o.name).collect())
+    }
+
     pub fn watch_nodes(&self) -> MetaCache {
         let api: Api<PartialObjectMeta<Node>> = Api::all(self.client.clone());
         let (reader, writer) = reflector::store();
@@ -314,6 +379,7 @@ impl MetaCache {
             let ready = match &waiting {
                 Store::Pods(s) => s.wait_until_ready().await.is_ok(),
                 Store::Nodes(s) => s.wait_until_ready().await.is_ok(),
+                Store::Any(s) => s.wait_until_ready().await.is_ok(),
             };
             flag.store(ready, Ordering::Relaxed);
         });
@@ -324,7 +390,7 @@ impl MetaCache {
 fn spawn_reflector<K, S>(what: &'static str, writer: reflector::store::Writer<K>, stream: S)
 where
     K: ::kube::Resource + Clone + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
     S: futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
 {
     tokio::spawn(async move {

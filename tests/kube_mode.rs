@@ -200,3 +200,73 @@ fn resources_installed_after_start_resolve_without_a_restart() {
     );
     assert_eq!(item["value"], "7");
 }
+
+#[test]
+fn pods_added_or_deleted_show_up_within_a_second() {
+    let exporter = start_exporter(vec![
+        gauge("queue_length", r#"namespace="shop",pod="a""#, 1.0),
+        gauge("queue_length", r#"namespace="shop",pod="b""#, 2.0),
+    ]);
+    let prometheus = Prometheus::start(&[exporter]);
+    prometheus.wait_for_query("queue_length");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FakeCluster::default();
+    let pod = |name| FakeObject {
+        resource: "pods",
+        namespace: Some("shop"),
+        name,
+        labels: &[("app", "q")],
+        ..Default::default()
+    };
+    let kubeconfig = start_fake_apiserver_full(
+        vec![pod("a")],
+        dir.path(),
+        AggregatedBackend::default(),
+        cluster.clone(),
+    );
+    let rules = "rules:\n- seriesQuery: '{__name__=\"queue_length\"}'\n  resources:\n    template: <<.Resource>>\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n";
+    let adapter = Adapter::start(
+        rules,
+        &[
+            format!("--prometheus-url={}", prometheus.url()),
+            format!("--lister-kubeconfig={}", kubeconfig.display()),
+        ],
+    );
+    adapter.wait_ready();
+    let path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/*/queue_length?labelSelector=app%3Dq";
+    let names = || -> Vec<String> {
+        adapter.get_json(path)["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| i["describedObject"]["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The first request starts the watch cache (and is answered by a LIST meanwhile).
+    assert_eq!(names(), ["a"]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let lists = cluster.lists.load(std::sync::atomic::Ordering::SeqCst);
+
+    cluster.add(pod("b"));
+    let added = std::time::Instant::now();
+    wait_for("an added pod", std::time::Duration::from_secs(1), || {
+        names() == ["a", "b"]
+    });
+    eprintln!("added pod visible after {:?}", added.elapsed());
+    cluster.delete("pods", "a");
+    let deleted = std::time::Instant::now();
+    wait_for(
+        "a deleted pod to go",
+        std::time::Duration::from_secs(1),
+        || names() == ["b"],
+    );
+    eprintln!("deleted pod gone after {:?}", deleted.elapsed());
+    assert_eq!(
+        cluster.lists.load(std::sync::atomic::Ordering::SeqCst),
+        lists,
+        "answered from the watch cache, without a LIST per request"
+    );
+}

@@ -433,6 +433,45 @@ pub struct FakeCluster {
     pub front_proxy: Option<(String, String)>,
     /// (group, plural, singular, kind) of custom resources, all namespaced, version v1.
     pub crds: std::sync::Arc<std::sync::Mutex<Vec<FakeCrd>>>,
+    /// The objects the server lists; change them with `add` and `delete` so watches see it.
+    pub objects: std::sync::Arc<std::sync::Mutex<Vec<FakeObject>>>,
+    events: tokio::sync::broadcast::Sender<(FakeObject, &'static str)>,
+    /// LIST requests served (watches not counted).
+    pub lists: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeCluster {
+    /// Adds an object and tells open watches (ADDED).
+    pub fn add(&self, object: FakeObject) {
+        self.objects.lock().unwrap().push(object.clone());
+        let _ = self.events.send((object, "ADDED"));
+    }
+
+    /// Deletes an object by resource and name and tells open watches (DELETED).
+    pub fn delete(&self, resource: &str, name: &str) {
+        let mut objects = self.objects.lock().unwrap();
+        if let Some(i) = objects
+            .iter()
+            .position(|o| o.resource == resource && o.name == name)
+        {
+            let object = objects.remove(i);
+            let _ = self.events.send((object, "DELETED"));
+        }
+    }
+}
+
+/// An object as the API server serialises it (metadata only, or with a node's status).
+fn object_json(o: &FakeObject, metadata_only: bool) -> serde_json::Value {
+    let labels: serde_json::Map<String, serde_json::Value> = o
+        .labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    let mut item = serde_json::json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": "7", "uid": format!("uid-{}", o.name)}});
+    if o.resource == "nodes" && !metadata_only {
+        item["status"] = serde_json::json!({"allocatable": {"cpu": "4", "memory": "8Gi"}, "capacity": {"cpu": "4", "memory": "8Gi"}});
+    }
+    item
 }
 
 /// A CA and a client certificate it signed, PEM-encoded.
@@ -512,6 +551,9 @@ impl Default for FakeCluster {
             access_reviews: Default::default(),
             front_proxy: None,
             crds: Default::default(),
+            objects: Default::default(),
+            events: tokio::sync::broadcast::channel(1024).0,
+            lists: Default::default(),
         }
     }
 }
@@ -545,10 +587,11 @@ pub fn start_fake_apiserver_full(
             .enable_all()
             .build()
             .unwrap();
+        auth.objects.lock().unwrap().extend(objects);
         rt.block_on(async move {
-            let list_objects = objects.clone();
+            let cluster = auth.clone();
             let list = move |resource: String, namespace: Option<String>, query: std::collections::HashMap<String, String>, headers: HeaderMap| {
-                let objects = list_objects.clone();
+                let cluster = cluster.clone();
                 async move {
                     let selector = match LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str)) {
                         Ok(s) => s,
@@ -556,24 +599,31 @@ pub fn start_fake_apiserver_full(
                     };
                     let metadata_only = headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("PartialObjectMetadataList"));
                     if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                        // A watch that stays open with no events: the caches keep their list.
-                        let stream = futures_util::stream::pending::<Result<bytes::Bytes, std::convert::Infallible>>();
+                        // Stays open and streams ADDED/DELETED events as tests change objects.
+                        let receiver = cluster.events.subscribe();
+                        let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
+                            let (resource, namespace) = (resource.clone(), namespace.clone());
+                            async move {
+                                loop {
+                                    let (object, kind) = receiver.recv().await.ok()?;
+                                    if object.resource == resource && (namespace.is_none() || object.namespace == namespace.as_deref()) {
+                                        let line = format!("{}\n", serde_json::json!({"type": kind, "object": object_json(&object, true)}));
+                                        return Some((Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)), receiver));
+                                    }
+                                }
+                            }
+                        });
                         return axum::body::Body::from_stream(stream).into_response();
                     }
                     let running_only = query.get("fieldSelector").is_some_and(|f| f == "status.phase=Running");
+                    cluster.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let objects = cluster.objects.lock().unwrap().clone();
                     let items: Vec<serde_json::Value> = objects
                         .iter()
                         .filter(|o| o.resource == resource && (namespace.is_none() || o.namespace == namespace.as_deref()))
                         .filter(|o| selector.matches(&|k| o.labels.iter().find(|(lk, _)| *lk == k).map(|(_, v)| v.to_string())))
                         .filter(|o| !running_only || o.phase.is_empty() || o.phase == "Running")
-                        .map(|o| {
-                            let labels: serde_json::Map<String, serde_json::Value> = o.labels.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect();
-                            let mut item = serde_json::json!({"metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": "7", "uid": format!("uid-{}", o.name)}});
-                            if o.resource == "nodes" && !metadata_only {
-                                item["status"] = serde_json::json!({"allocatable": {"cpu": "4", "memory": "8Gi"}, "capacity": {"cpu": "4", "memory": "8Gi"}});
-                            }
-                            item
-                        })
+                        .map(|o| object_json(o, metadata_only))
                         .collect();
                     let (kind, api_version) = if metadata_only { ("PartialObjectMetadataList", "meta.k8s.io/v1") } else { ("List", "v1") };
                     Json(serde_json::json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": "7"}, "items": items})).into_response()
