@@ -101,6 +101,9 @@ struct Cli {
     /// TLS 1.2 cipher suites (IANA names); those rustls does not implement are skipped.
     #[arg(long, value_delimiter = ',')]
     tls_cipher_suites: Vec<String>,
+    /// Extra serving certificates chosen by SNI: `cert,key[:name1,name2]` (repeatable).
+    #[arg(long, action = ArgAction::Append)]
+    tls_sni_cert_key: Vec<String>,
     /// Requests served at once; more are answered 429 (as the Kubernetes generic server).
     #[arg(long, default_value = "400")]
     max_requests_inflight: usize,
@@ -161,7 +164,6 @@ fn go_duration(s: &str) -> Result<Duration, String> {
 
 /// Flags accepted for compatibility and not acted on yet (listed in the README).
 const ACCEPTED_VALUE_FLAGS: &[&str] = &[
-    "tls-sni-cert-key",
     "http2-max-streams-per-connection",
     "audit-policy-file",
     "audit-log-path",
@@ -426,6 +428,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         request_client_certificates: !standalone,
         tls_min_version: cli.tls_min_version.clone(),
         tls_cipher_suites: cli.tls_cipher_suites.clone(),
+        tls_sni_cert_keys: cli.tls_sni_cert_key.clone(),
     };
     let (listener, acceptor) = server::bind(&serve_options).await?;
     tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = rules.custom.len(), external_rules = rules.external.len(), "serving");

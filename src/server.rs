@@ -33,6 +33,8 @@ pub struct Options {
     pub tls_min_version: String,
     /// IANA names of TLS 1.2 suites; empty = the defaults. TLS 1.3 suites are always on, as in Go.
     pub tls_cipher_suites: Vec<String>,
+    /// `--tls-sni-cert-key`: `cert,key[:name1,name2]`; without names, the certificate's DNS SANs.
+    pub tls_sni_cert_keys: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,8 @@ pub enum ServeError {
     TlsVersion(String),
     #[error("none of --tls-cipher-suites is supported: {0}")]
     CipherSuites(String),
+    #[error("invalid --tls-sni-cert-key {0:?}: expected cert,key[:name1,name2]")]
+    SniFlag(String),
     #[error("invalid serving certificate: {0}")]
     Tls(#[from] rustls::Error),
     #[error("unable to listen on {address}: {source}")]
@@ -198,6 +202,8 @@ fn crypto_provider(names: &[String]) -> Result<rustls::crypto::CryptoProvider, S
 struct ReloadingCert {
     current: arc_swap::ArcSwap<rustls::sign::CertifiedKey>,
     files: Option<(PathBuf, PathBuf)>,
+    /// Server name (lower case; `*.example.com` wildcards allowed) → certificate.
+    sni: Vec<(String, Arc<rustls::sign::CertifiedKey>)>,
 }
 
 impl ReloadingCert {
@@ -207,9 +213,28 @@ impl ReloadingCert {
             (Some(c), Some(k)) => Some((c.clone(), k.clone())),
             _ => None,
         };
+        let mut sni = Vec::new();
+        for flag in &options.tls_sni_cert_keys {
+            let (files, names) = flag.split_once(':').unwrap_or((flag.as_str(), ""));
+            let (cert, key) = files
+                .split_once(',')
+                .ok_or_else(|| ServeError::SniFlag(flag.clone()))?;
+            let (sni_chain, sni_key) = read_pair(Path::new(cert.trim()), Path::new(key.trim()))?;
+            let mut names: Vec<String> = names
+                .split(',')
+                .map(|n| n.trim().to_ascii_lowercase())
+                .filter(|n| !n.is_empty())
+                .collect();
+            if names.is_empty() {
+                names = dns_names(&sni_chain[0]);
+            }
+            let certified = Arc::new(certified_key(sni_chain, sni_key)?);
+            sni.extend(names.into_iter().map(|n| (n, certified.clone())));
+        }
         Ok(ReloadingCert {
             current: arc_swap::ArcSwap::from_pointee(certified_key(chain, key)?),
             files,
+            sni,
         })
     }
 
@@ -252,10 +277,37 @@ impl ReloadingCert {
 impl rustls::server::ResolvesServerCert for ReloadingCert {
     fn resolve(
         &self,
-        _: rustls::server::ClientHello<'_>,
+        hello: rustls::server::ClientHello<'_>,
     ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        if let Some(name) = hello.server_name().map(str::to_ascii_lowercase) {
+            let wildcard = name.split_once('.').map(|(_, rest)| format!("*.{rest}"));
+            let exact = self.sni.iter().find(|(n, _)| *n == name);
+            let found =
+                exact.or_else(|| self.sni.iter().find(|(n, _)| Some(n) == wildcard.as_ref()));
+            if let Some((_, certified)) = found {
+                return Some(certified.clone());
+            }
+        }
         Some(self.current.load_full())
     }
+}
+
+/// The DNS subject alternative names of a certificate.
+fn dns_names(cert: &CertificateDer<'_>) -> Vec<String> {
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
+        return vec![];
+    };
+    let Ok(Some(san)) = parsed.subject_alternative_name() else {
+        return vec![];
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn certified_key(

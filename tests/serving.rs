@@ -139,6 +139,11 @@ fn tls_options() {
 
 /// The CN of the certificate the server presents.
 fn served_cn(port: u16) -> String {
+    served_cn_for(port, "localhost")
+}
+
+/// The CN of the certificate the server presents for an SNI server name.
+fn served_cn_for(port: u16, server_name: &str) -> String {
     #[derive(Debug)]
     struct Capture(
         std::sync::Mutex<Option<Vec<u8>>>,
@@ -205,7 +210,7 @@ fn served_cn(port: u16) -> String {
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let _ = connector
             .connect(
-                rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                rustls::pki_types::ServerName::try_from(server_name.to_string()).unwrap(),
                 stream,
             )
             .await
@@ -223,17 +228,29 @@ fn served_cn(port: u16) -> String {
 }
 
 fn write_serving_cert(dir: &std::path::Path, cn: &str) {
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    write_serving_cert_for(dir, cn, "localhost", "tls");
+}
+
+fn write_serving_cert_for(dir: &std::path::Path, cn: &str, dns: &str, stem: &str) {
+    let mut params = rcgen::CertificateParams::new(vec![dns.to_string()]).unwrap();
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, cn);
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
     // Write the key first so the pair is consistent when the certificate changes.
-    std::fs::write(dir.join("tls.key.tmp"), key.serialize_pem()).unwrap();
-    std::fs::write(dir.join("tls.crt.tmp"), cert.pem()).unwrap();
-    std::fs::rename(dir.join("tls.key.tmp"), dir.join("tls.key")).unwrap();
-    std::fs::rename(dir.join("tls.crt.tmp"), dir.join("tls.crt")).unwrap();
+    std::fs::write(dir.join(format!("{stem}.key.tmp")), key.serialize_pem()).unwrap();
+    std::fs::write(dir.join(format!("{stem}.crt.tmp")), cert.pem()).unwrap();
+    std::fs::rename(
+        dir.join(format!("{stem}.key.tmp")),
+        dir.join(format!("{stem}.key")),
+    )
+    .unwrap();
+    std::fs::rename(
+        dir.join(format!("{stem}.crt.tmp")),
+        dir.join(format!("{stem}.crt")),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -268,5 +285,39 @@ fn serving_certificate_reloads_when_its_files_change() {
         adapter
             .log()
             .contains("keeping the previous serving certificate")
+    );
+}
+
+#[test]
+fn sni_certificates_are_chosen_by_server_name() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let prometheus = slow_prometheus(Duration::ZERO);
+    let certs = tempfile::tempdir().unwrap();
+    write_serving_cert_for(certs.path(), "internal", "adapter.internal", "internal");
+    write_serving_cert_for(certs.path(), "wildcard", "*.svc.example", "wildcard");
+    let pair = |stem: &str| {
+        format!(
+            "{},{}",
+            certs.path().join(format!("{stem}.crt")).display(),
+            certs.path().join(format!("{stem}.key")).display()
+        )
+    };
+    let adapter = Adapter::start(
+        RULES,
+        &[
+            format!("--prometheus-url=http://{prometheus}"),
+            format!("--tls-sni-cert-key={}:adapter.internal", pair("internal")),
+            format!("--tls-sni-cert-key={}", pair("wildcard")),
+        ],
+    );
+    assert_eq!(served_cn_for(adapter.port, "adapter.internal"), "internal");
+    assert_eq!(
+        served_cn_for(adapter.port, "metrics.svc.example"),
+        "wildcard"
+    );
+    assert_ne!(
+        served_cn_for(adapter.port, "localhost"),
+        "internal",
+        "other names get the default certificate"
     );
 }
