@@ -270,3 +270,113 @@ fn pods_added_or_deleted_show_up_within_a_second() {
         "answered from the watch cache, without a LIST per request"
     );
 }
+
+#[test]
+fn an_expired_watch_relists() {
+    let exporter = start_exporter(vec![
+        gauge("queue_length", r#"namespace="shop",pod="a""#, 1.0),
+        gauge("queue_length", r#"namespace="shop",pod="b""#, 2.0),
+    ]);
+    let prometheus = Prometheus::start(&[exporter]);
+    prometheus.wait_for_query("queue_length");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FakeCluster::default();
+    let pod = |name| FakeObject {
+        resource: "pods",
+        namespace: Some("shop"),
+        name,
+        ..Default::default()
+    };
+    let kubeconfig = start_fake_apiserver_full(
+        vec![pod("a")],
+        dir.path(),
+        AggregatedBackend::default(),
+        cluster.clone(),
+    );
+    let rules = "rules:\n- seriesQuery: '{__name__=\"queue_length\"}'\n  resources:\n    template: <<.Resource>>\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n";
+    let adapter = Adapter::start(
+        rules,
+        &[
+            format!("--prometheus-url={}", prometheus.url()),
+            format!("--lister-kubeconfig={}", kubeconfig.display()),
+        ],
+    );
+    adapter.wait_ready();
+    cluster
+        .expire_next_watch
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = cluster.lists.load(std::sync::atomic::Ordering::SeqCst);
+    let path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/*/queue_length";
+    let names = || -> Vec<String> {
+        adapter.get_json(path)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["describedObject"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(), ["a"]);
+    // The cache lists, its watch gets 410 Gone, it lists again and watches from there.
+    wait_for(
+        "a relist after 410 Gone",
+        std::time::Duration::from_secs(10),
+        || cluster.lists.load(std::sync::atomic::Ordering::SeqCst) >= before + 3,
+    );
+    assert!(
+        !cluster
+            .expire_next_watch
+            .load(std::sync::atomic::Ordering::SeqCst),
+        "the watch was made and expired"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    cluster.add(pod("b"));
+    wait_for(
+        "the pod added after the relist",
+        std::time::Duration::from_secs(2),
+        || names() == ["a", "b"],
+    );
+}
+
+#[test]
+fn starts_quickly_with_hundreds_of_api_groups() {
+    let exporter = start_exporter(vec![gauge(
+        "gadget_load",
+        r#"namespace="shop",gadget="g1""#,
+        3.0,
+    )]);
+    let prometheus = Prometheus::start(&[exporter]);
+    prometheus.wait_for_query("gadget_load");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = FakeCluster::default();
+    let groups: Vec<&'static str> = (0..300)
+        .map(|i| &*Box::leak(format!("group{i}.example.com").into_boxed_str()))
+        .collect();
+    for group in &groups {
+        cluster
+            .crds
+            .lock()
+            .unwrap()
+            .push((group, "things", "thing", "Thing"));
+    }
+    cluster
+        .crds
+        .lock()
+        .unwrap()
+        .push(("gadgets.example.com", "gadgets", "gadget", "Gadget"));
+    let kubeconfig =
+        start_fake_apiserver_full(vec![], dir.path(), AggregatedBackend::default(), cluster);
+    let rules = "rules:\n- seriesQuery: '{__name__=\"gadget_load\"}'\n  resources:\n    template: <<.Resource>>\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n";
+    let started = std::time::Instant::now();
+    let adapter = Adapter::start(
+        rules,
+        &[
+            format!("--prometheus-url={}", prometheus.url()),
+            format!("--lister-kubeconfig={}", kubeconfig.display()),
+        ],
+    );
+    adapter.wait_ready();
+    eprintln!("ready with 302 API groups after {:?}", started.elapsed());
+    let item = &adapter.get_json("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/gadgets.gadgets.example.com/g1/gadget_load")["items"][0];
+    assert_eq!(item["describedObject"]["kind"], "Gadget");
+    assert_eq!(item["value"], "3");
+}

@@ -438,6 +438,8 @@ pub struct FakeCluster {
     events: tokio::sync::broadcast::Sender<(FakeObject, &'static str)>,
     /// LIST requests served (watches not counted).
     pub lists: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// When set, the next watch answers 410 Gone (an expired resourceVersion) and ends.
+    pub expire_next_watch: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeCluster {
@@ -554,6 +556,7 @@ impl Default for FakeCluster {
             objects: Default::default(),
             events: tokio::sync::broadcast::channel(1024).0,
             lists: Default::default(),
+            expire_next_watch: Default::default(),
         }
     }
 }
@@ -599,6 +602,10 @@ pub fn start_fake_apiserver_full(
                     };
                     let metadata_only = headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("PartialObjectMetadataList"));
                     if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                        if cluster.expire_next_watch.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                            let gone = serde_json::json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "too old resource version: 7 (8)", "reason": "Expired", "code": 410}});
+                            return format!("{gone}\n").into_response();
+                        }
                         // Stays open and streams ADDED/DELETED events as tests change objects.
                         let receiver = cluster.events.subscribe();
                         let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
