@@ -68,6 +68,24 @@ impl Group {
         }
     }
 
+    /// `/apis/<group>`: the APIGroup document, or 404 when the rules do not enable the group.
+    pub(crate) fn group_document(
+        self,
+        installed: bool,
+        headers: &HeaderMap,
+        params: &HashMap<String, String>,
+    ) -> Result<Response, ApiError> {
+        if !installed {
+            return Err(ApiError::RouteNotFound);
+        }
+        let group = ApiGroup {
+            kind: Some("APIGroup"),
+            api_version: Some("v1"),
+            ..self.doc()
+        };
+        Ok(json_body(&group, wants_pretty(headers, params)))
+    }
+
     /// The version a request names, if this group serves it and the method is GET.
     pub(crate) fn check(
         self,
@@ -345,16 +363,8 @@ async fn custom_group(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if state.rules.custom.is_empty() {
-        return ApiError::RouteNotFound.into_response();
-    }
-    let group = ApiGroup {
-        kind: Some("APIGroup"),
-        api_version: Some("v1"),
-        ..CUSTOM.doc()
-    };
-    json_body(&group, wants_pretty(&headers, &params))
+) -> Result<Response, ApiError> {
+    CUSTOM.group_document(!state.rules.custom.is_empty(), &headers, &params)
 }
 
 async fn custom_resources(

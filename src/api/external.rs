@@ -11,9 +11,7 @@ use axum::routing::{any, get};
 use serde::Serialize;
 
 use super::quantity::{Format, Quantity};
-use super::types::{
-    ApiGroup, ApiResource, ApiResourceList, ListMeta, MetricValueList, rfc3339_secs,
-};
+use super::types::{ApiResource, ApiResourceList, ListMeta, MetricValueList, rfc3339_secs};
 use super::{ApiError, ApiState, EXTERNAL, json_body, wants_pretty};
 use crate::discovery::Registry;
 use crate::model::LabelSelector;
@@ -49,15 +47,7 @@ async fn group(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if state.rules.external.is_empty() {
-        return Err(ApiError::RouteNotFound);
-    }
-    let group = ApiGroup {
-        kind: Some("APIGroup"),
-        api_version: Some("v1"),
-        ..EXTERNAL.doc()
-    };
-    Ok(json_body(&group, wants_pretty(&headers, &params)))
+    EXTERNAL.group_document(!state.rules.external.is_empty(), &headers, &params)
 }
 
 async fn resources(

@@ -19,9 +19,7 @@ use axum::routing::{any, get};
 use serde::Serialize;
 
 use super::quantity::{Format, Quantity};
-use super::types::{
-    ApiGroup, ApiResource, ApiResourceList, ListMeta, go_duration, rfc3339, rfc3339_secs,
-};
+use super::types::{ApiResource, ApiResourceList, ListMeta, go_duration, rfc3339, rfc3339_secs};
 use super::{ApiError, ApiState, Group, json_body, wants_pretty};
 use crate::kube::{CachedObject, MetaCache};
 use crate::model::LabelSelector;
@@ -118,15 +116,7 @@ async fn group(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if state.rules.resource.is_none() {
-        return Err(ApiError::RouteNotFound);
-    }
-    let group = ApiGroup {
-        kind: Some("APIGroup"),
-        api_version: Some("v1"),
-        ..METRICS.doc()
-    };
-    Ok(json_body(&group, wants_pretty(&headers, &params)))
+    METRICS.group_document(state.rules.resource.is_some(), &headers, &params)
 }
 
 async fn resources(

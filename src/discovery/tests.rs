@@ -6,37 +6,7 @@ use crate::model::PromDuration;
 use crate::naming::{ResourceInfo, StaticMapper};
 
 fn mapper_a() -> StaticMapper {
-    let r = ResourceInfo::new;
-    StaticMapper::new(vec![
-        r("", "v1", "pods", "pod", "Pod", true),
-        r("", "v1", "services", "service", "Service", true),
-        r("", "v1", "nodes", "node", "Node", false),
-        r(
-            "",
-            "v1",
-            "persistentvolumes",
-            "persistentvolume",
-            "PersistentVolume",
-            false,
-        ),
-        r("", "v1", "namespaces", "namespace", "Namespace", false),
-        r(
-            "extensions",
-            "v1beta1",
-            "ingresses",
-            "ingress",
-            "Ingress",
-            true,
-        ),
-        r(
-            "extensions",
-            "v1beta1",
-            "deployments",
-            "deployment",
-            "Deployment",
-            true,
-        ),
-    ])
+    StaticMapper::reference_test_mapper_a()
 }
 
 fn series(name: &str, labels: &[(&str, &str)]) -> Series {

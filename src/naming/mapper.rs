@@ -164,6 +164,43 @@ impl StaticMapper {
         ])
     }
 
+    /// "Test RESTMapper A" of the reference's custom-provider tests (§10): core Pod, Service,
+    /// Node, PersistentVolume, Namespace; extensions/v1beta1 Ingress and Deployment.
+    #[cfg(test)]
+    pub fn reference_test_mapper_a() -> Self {
+        let r = ResourceInfo::new;
+        StaticMapper::new(vec![
+            r("", "v1", "pods", "pod", "Pod", true),
+            r("", "v1", "services", "service", "Service", true),
+            r("", "v1", "nodes", "node", "Node", false),
+            r(
+                "",
+                "v1",
+                "persistentvolumes",
+                "persistentvolume",
+                "PersistentVolume",
+                false,
+            ),
+            r("", "v1", "namespaces", "namespace", "Namespace", false),
+            r(
+                "extensions",
+                "v1beta1",
+                "ingresses",
+                "ingress",
+                "Ingress",
+                true,
+            ),
+            r(
+                "extensions",
+                "v1beta1",
+                "deployments",
+                "deployment",
+                "Deployment",
+                true,
+            ),
+        ])
+    }
+
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources
     }
