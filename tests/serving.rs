@@ -41,13 +41,13 @@ const METRIC: &str = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/q
 
 #[test]
 fn in_flight_limit_and_request_timeout() {
-    let prometheus = slow_prometheus(Duration::from_secs(3));
+    let prometheus = slow_prometheus(Duration::from_secs(6));
     let adapter = Arc::new(Adapter::start(
         RULES,
         &[
             format!("--prometheus-url=http://{prometheus}"),
             "--max-requests-inflight=1".into(),
-            "--request-timeout=2s".into(),
+            "--request-timeout=4s".into(),
         ],
     ));
     adapter.wait_ready();
@@ -56,7 +56,7 @@ fn in_flight_limit_and_request_timeout() {
         let adapter = adapter.clone();
         std::thread::spawn(move || adapter.get(METRIC))
     };
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(1500));
     // ...so another is refused at once, while health checks still answer.
     let (code, _, stderr) = adapter.get("/apis/custom.metrics.k8s.io/v1beta1");
     assert_ne!(code, 0);
@@ -65,7 +65,7 @@ fn in_flight_limit_and_request_timeout() {
         "{stderr}"
     );
     assert_eq!(adapter.get("/healthz").0, 0);
-    // The slow one hits the 2s timeout: 504.
+    // The slow one hits the 4s timeout: 504.
     let (code, _, stderr) = slow.join().unwrap();
     assert_ne!(code, 0);
     assert!(
