@@ -249,6 +249,13 @@ impl LabelSelector {
     }
 
     /// Parses the selector grammar of Kubernetes' `labels.Parse`, with its key and value validation.
+    ///
+    /// ```
+    /// use prometheus_adapter::model::LabelSelector;
+    /// let selector = LabelSelector::parse("tier in (b,a),app=web").unwrap();
+    /// assert_eq!(selector.to_string(), "app=web,tier in (a,b)");
+    /// assert!(LabelSelector::parse("app=we\"b").is_err());
+    /// ```
     pub fn parse(input: &str) -> Result<Self, SelectorError> {
         let mut lexer = Lexer {
             chars: input.chars().collect(),

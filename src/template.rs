@@ -896,6 +896,14 @@ pub struct Template {
 
 impl Template {
     /// Parses Go template syntax. `name` appears in errors as Go's does (`metrics-query`).
+    ///
+    /// ```
+    /// use prometheus_adapter::template::{Template, Value};
+    /// let t = Template::parse("metrics-query", "sum(<<.Series>>) by (<<.GroupBy>>)").unwrap();
+    /// let data = Value::Struct("args", [("Series", Value::str("up")), ("GroupBy", Value::str("pod"))].into_iter().collect());
+    /// assert_eq!(t.render(&data).unwrap(), "sum(up) by (pod)");
+    /// assert!(Template::parse("metrics-query", "<<join .X>>").is_err());
+    /// ```
     pub fn parse(name: &str, source: &str) -> Result<Template, ParseError> {
         let pieces = split(name, source)?;
         let mut parser = Parser {

@@ -16,6 +16,15 @@ pub struct Quantity {
 }
 
 impl Quantity {
+    /// ```
+    /// use prometheus_adapter::api::quantity::{Format, Quantity};
+    /// let q = |v, f| Quantity::from_f64(v, f).map(|q| q.to_string());
+    /// assert_eq!(q(3.822, Format::DecimalSI).as_deref(), Some("3822m"));
+    /// assert_eq!(q(1e6, Format::DecimalSI).as_deref(), Some("1M"));
+    /// assert_eq!(q(104_857_600.0, Format::BinarySI).as_deref(), Some("100Mi"));
+    /// assert_eq!(q(f64::NAN, Format::DecimalSI), None);
+    /// ```
+    ///
     /// `trunc(v × 1000)` as Go's `int64(v*1000.0)` computes it. `None` for NaN, ±Inf and values
     /// out of `int64` range, where Go's conversion is undefined (amd64 prints
     /// `-9223372036854775808m`): such a value is never answered as a number.
