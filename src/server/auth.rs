@@ -524,7 +524,7 @@ pub async fn middleware(
         .get::<PeerCertificates>()
         .cloned()
         .unwrap_or_default();
-    tracing::debug!(certificates = certs.0.len(), path = %request.uri().path(), "authenticating");
+    tracing::trace!(certificates = certs.0.len(), path = %request.uri().path(), "authenticating");
     let user = auth.authenticate(&certs.0, request.headers()).await;
     strip_request_headers(&auth.verifiers.load().config, request.headers_mut());
     let user = match user {
