@@ -287,10 +287,9 @@ pub async fn fetch_series(
     let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
     queries.sort();
     queries.dedup();
-    let calls = queries.iter().map(|q| async move {
-        let result = client.series(q, start).await;
-        (q.to_string(), result)
-    });
+    let calls = queries
+        .iter()
+        .map(|q| async move { (q.to_string(), series_with_retries(client, q, start).await) });
     let mut out = HashMap::new();
     for (query, result) in futures_util::future::join_all(calls).await {
         let series = result.map_err(|source| RelistError {
@@ -300,6 +299,44 @@ pub async fn fetch_series(
         out.insert(query, series);
     }
     Ok(out)
+}
+
+/// A series call retried up to twice, with jittered backoff, when the failure may pass
+/// (transport, timeout, 5xx); never for answers that will not change (bad selector, too large).
+async fn series_with_retries(
+    client: &prometheus::Client,
+    query: &str,
+    start: SystemTime,
+) -> Result<Vec<Series>, prometheus::Error> {
+    let mut attempt = 0u32;
+    loop {
+        match client.series(query, start).await {
+            Ok(series) => return Ok(series),
+            Err(e) if attempt < 2 && transient(&e) => {
+                attempt += 1;
+                let jitter = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos() % 100);
+                let wait = Duration::from_millis(200 * 2u64.pow(attempt) + u64::from(jitter));
+                tracing::debug!(query, error = %e, attempt, ?wait, "retrying a series call");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn transient(error: &prometheus::Error) -> bool {
+    match error {
+        prometheus::Error::Transport { .. } | prometheus::Error::Timeout { .. } => true,
+        prometheus::Error::UnexpectedStatus { code, .. } => *code >= 500,
+        prometheus::Error::Api { error_type, .. } => {
+            error_type == "unavailable" || error_type == "timeout"
+        }
+        prometheus::Error::Decode(_)
+        | prometheus::Error::ResponseTooLarge { .. }
+        | prometheus::Error::UnexpectedResultType(_) => false,
+    }
 }
 
 /// One relist of one rule set; publishes a new snapshot on success.

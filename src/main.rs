@@ -56,6 +56,9 @@ struct Cli {
     /// HTTP verb for Prometheus calls: GET or POST.
     #[arg(long, default_value = "GET")]
     prometheus_verb: String,
+    /// Largest Prometheus answer accepted, in bytes (new; larger answers fail clearly).
+    #[arg(long, default_value = "1073741824")]
+    prometheus_max_response_bytes: usize,
     /// Timeout of one Prometheus call (new; the reference has none).
     #[arg(long, default_value = "30s", value_parser = go_duration)]
     prometheus_timeout: Duration,
@@ -555,6 +558,7 @@ fn build_prometheus_client(cli: &Cli) -> anyhow::Result<prometheus::Client> {
         client_cert_file: non_empty(&cli.prometheus_client_tls_cert_file),
         client_key_file: non_empty(&cli.prometheus_client_tls_key_file),
         timeout: cli.prometheus_timeout,
+        max_response_bytes: cli.prometheus_max_response_bytes,
     };
     Ok(prometheus::Client::new(&options)?)
 }

@@ -14,7 +14,13 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, Header
 use serde::Deserialize;
 use url::Url;
 
+use std::sync::Arc;
+
 use crate::naming::PromQl;
+
+/// Above this many bytes of parameters a GET is sent as a POST form instead (a 16 KiB request
+/// line is a common proxy limit; the reference answered 414 at about 150 pods).
+const MAX_GET_PARAM_BYTES: usize = 8 * 1024;
 
 // === Options ===
 
@@ -50,6 +56,8 @@ pub struct ClientOptions {
     pub client_key_file: Option<PathBuf>,
     /// Per-request timeout (the reference has none; a hung Prometheus blocked it forever).
     pub timeout: Duration,
+    /// Larger answers fail with `Error::ResponseTooLarge` instead of exhausting memory.
+    pub max_response_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +94,8 @@ pub enum Error {
     Decode(String),
     #[error("{error_type}: {message}")]
     Api { error_type: String, message: String },
+    #[error("response from {url} exceeds {limit} bytes")]
+    ResponseTooLarge { url: String, limit: usize },
     #[error("unexpected value type {0:?}")]
     UnexpectedResultType(String),
 }
@@ -177,6 +187,58 @@ pub struct Client {
     timeout: Duration,
     /// The URL as configured but without user-info, for logs and metrics.
     display_url: String,
+    /// `--prometheus-token-file`, re-read when it changes (projected tokens rotate).
+    token: Option<Arc<TokenFile>>,
+    max_response_bytes: usize,
+}
+
+/// A bearer token file, re-read when its modification time changes; trimmed, because a
+/// trailing newline made the reference fail every request (§4.1).
+#[derive(Debug)]
+struct TokenFile {
+    path: PathBuf,
+    current: std::sync::Mutex<(Option<SystemTime>, HeaderValue)>,
+}
+
+impl TokenFile {
+    fn read(path: &std::path::Path) -> Result<TokenFile, BuildError> {
+        let (modified, value) = Self::load(path).map_err(BuildError::ReadToken)?;
+        Ok(TokenFile {
+            path: path.to_path_buf(),
+            current: std::sync::Mutex::new((modified, value)),
+        })
+    }
+
+    fn load(path: &std::path::Path) -> std::io::Result<(Option<SystemTime>, HeaderValue)> {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let token = std::fs::read_to_string(path)?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        value.set_sensitive(true);
+        Ok((modified, value))
+    }
+
+    /// The current header; a file that cannot be read keeps the last good token.
+    fn header(&self) -> HeaderValue {
+        let modified = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
+        let Ok(mut current) = self.current.lock() else {
+            return HeaderValue::from_static("");
+        };
+        if modified != current.0 {
+            match Self::load(&self.path) {
+                Ok(fresh) => {
+                    tracing::info!(path = %self.path.display(), "re-read the Prometheus bearer token");
+                    *current = fresh;
+                }
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "keeping the previous Prometheus bearer token")
+                }
+            }
+        }
+        current.1.clone()
+    }
 }
 
 impl Client {
@@ -204,14 +266,10 @@ impl Client {
         }
         let _ = base.set_username("");
         let _ = base.set_password(None);
-        if let (false, Some(path)) = (headers.contains_key(AUTHORIZATION), &options.token_file) {
-            let token = std::fs::read_to_string(path).map_err(BuildError::ReadToken)?;
-            // Trimmed: a trailing newline made the reference fail every request (§4.1).
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-                .map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
+        let token = match (headers.contains_key(AUTHORIZATION), &options.token_file) {
+            (false, Some(path)) => Some(Arc::new(TokenFile::read(path)?)),
+            _ => None,
+        };
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(options.timeout)
@@ -241,6 +299,8 @@ impl Client {
             verb: options.verb,
             timeout: options.timeout,
             display_url,
+            token,
+            max_response_bytes: options.max_response_bytes,
         })
     }
 
@@ -308,7 +368,14 @@ impl Client {
             u.set_query(None);
             u.to_string()
         };
-        let request = match self.verb {
+        let bytes: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        // A GET whose URL would exceed what proxies commonly accept goes as a POST form.
+        let verb = if self.verb == Verb::Get && bytes > MAX_GET_PARAM_BYTES {
+            Verb::Post
+        } else {
+            self.verb
+        };
+        let mut request = match verb {
             Verb::Get => {
                 // GET replaces the base URL's query string, as the reference does.
                 url.set_query(None);
@@ -320,21 +387,39 @@ impl Client {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .form(params),
         };
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, token.header());
+        }
         let started = std::time::Instant::now();
-        let bytes: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let response = request
             .send()
             .await
             .map_err(|e| self.transport(&log_url, e))?;
         let code = response.status().as_u16();
-        tracing::debug!(target: "prometheus", verb = ?self.verb, url = %log_url, code, param_bytes = bytes, elapsed_ms = started.elapsed().as_millis() as u64, "prometheus request");
+        tracing::debug!(target: "prometheus", verb = ?verb, url = %log_url, code, param_bytes = bytes, elapsed_ms = started.elapsed().as_millis() as u64, "prometheus request");
         if !(response.status().is_success() || matches!(code, 400 | 422 | 503)) {
             return Err(Error::UnexpectedStatus { url: log_url, code });
         }
-        let body = response
-            .bytes()
+        let mut response = response;
+        let mut body: Vec<u8> = Vec::with_capacity(
+            response
+                .content_length()
+                .unwrap_or(0)
+                .min(self.max_response_bytes as u64) as usize,
+        );
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.transport(&log_url, e))?;
+            .map_err(|e| self.transport(&log_url, e))?
+        {
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(Error::ResponseTooLarge {
+                    url: log_url,
+                    limit: self.max_response_bytes,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
         tracing::trace!(target: "prometheus", body = %String::from_utf8_lossy(&body[..body.len().min(4096)]), "prometheus response");
         let envelope: Envelope<T> =
             serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))?;
