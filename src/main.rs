@@ -382,11 +382,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
         };
     let rules = Arc::new(RuleSet::compile(&config, &config_path, mapper.as_ref())?);
-    // metrics.k8s.io reads pods and nodes from watch caches, started now so they are warm.
     let objects_for_auth = match &objects {
         Objects::Kube(kube) => Some(kube.clone()),
         Objects::Standalone => None,
     };
+    // metrics.k8s.io reads pods and nodes from watch caches, started now so they are warm.
     let resource_objects = rules.resource.as_ref().map(|_| match &objects {
         Objects::Kube(kube) => ResourceObjects::Kube {
             pods: kube.watch_running_pods(),
