@@ -291,9 +291,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .merge(external::routes())
         .merge(resource::routes())
-        .route("/healthz", get(health))
-        .route("/livez", get(health))
-        .route("/readyz", get(ready))
+        .route("/healthz", get(healthz))
+        .route("/livez", get(healthz))
+        .route("/readyz", get(healthz))
+        .route("/healthz/{check}", get(healthz))
+        .route("/livez/{check}", get(healthz))
+        .route("/readyz/{check}", get(healthz))
         .route("/version", get(version))
         .fallback(not_found)
         .with_state(state)
@@ -696,28 +699,89 @@ async fn list_objects(
 
 // === Health and misc ===
 
-async fn health() -> &'static str {
-    "ok"
+/// The named checks of `/healthz`, `/livez` and `/readyz`, as the Kubernetes generic server
+/// reports them: (name, passed).
+fn health_checks(state: &ApiState, endpoint: &str) -> Vec<(&'static str, bool)> {
+    let mut checks = vec![("ping", true), ("log", true)];
+    if endpoint == "readyz" {
+        let registry = state.registry.load();
+        let discovered = (state.rules.custom.is_empty() || registry.custom_updated.is_some())
+            && (state.rules.external.is_empty() || registry.external_updated.is_some());
+        let caches_synced = match &state.resource_objects {
+            Some(resource::ResourceObjects::Kube { pods, nodes }) => {
+                pods.synced() && nodes.synced()
+            }
+            _ => true,
+        };
+        checks.push(("discovery", discovered));
+        checks.push(("informer-sync", caches_synced));
+    }
+    checks
 }
 
-async fn ready(State(state): State<ApiState>) -> Response {
-    let registry = state.registry.load();
-    let caches_synced = match &state.resource_objects {
-        Some(resource::ResourceObjects::Kube { pods, nodes }) => pods.synced() && nodes.synced(),
-        _ => true,
-    };
-    let synced = (state.rules.custom.is_empty() || registry.custom_updated.is_some())
-        && (state.rules.external.is_empty() || registry.external_updated.is_some())
-        && caches_synced;
-    if synced {
-        "ok".into_response()
-    } else {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "[-]discovery failed: no successful series discovery yet\nreadyz check failed\n",
-        )
-            .into_response()
+/// `/healthz`, `/livez`, `/readyz` with `?verbose` and `?exclude=<check>` (repeatable), and
+/// `/<endpoint>/<check>` for one check; failures answer 500 with the reason withheld.
+fn health_response(
+    state: &ApiState,
+    endpoint: &str,
+    only: Option<&str>,
+    query: Option<&str>,
+) -> Response {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let verbose = params.iter().any(|(k, _)| k == "verbose");
+    let excluded: Vec<&str> = params
+        .iter()
+        .filter(|(k, _)| k == "exclude")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let checks: Vec<(&str, bool)> = health_checks(state, endpoint)
+        .into_iter()
+        .filter(|(name, _)| only.is_none_or(|o| o == *name) && !excluded.contains(name))
+        .collect();
+    if only.is_some() && checks.is_empty() {
+        return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
     }
+    let healthy = checks.iter().all(|(_, ok)| *ok);
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let body = if !verbose && healthy {
+        "ok".to_string()
+    } else {
+        let mut body = String::new();
+        for (name, ok) in &checks {
+            body.push_str(&if *ok {
+                format!("[+]{name} ok\n")
+            } else {
+                format!("[-]{name} failed: reason withheld\n")
+            });
+        }
+        for name in &excluded {
+            body.push_str(&format!("[+]{name} excluded: ok\n"));
+        }
+        body.push_str(&format!(
+            "{endpoint} check {}\n",
+            if healthy { "passed" } else { "failed" }
+        ));
+        body
+    };
+    let headers = [
+        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    (code, headers, body).into_response()
+}
+
+async fn healthz(State(state): State<ApiState>, request: Request) -> Response {
+    let path = request.uri().path().trim_start_matches('/');
+    let (endpoint, only) = path
+        .split_once('/')
+        .map_or((path, None), |(e, c)| (e, Some(c)));
+    health_response(&state, endpoint, only, request.uri().query())
 }
 
 async fn version() -> Response {

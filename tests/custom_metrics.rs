@@ -356,6 +356,25 @@ fn prometheus_down_at_start_then_up() {
         0,
         "not ready before a first discovery"
     );
+    let (code, _, stderr) = adapter.get("/readyz?verbose");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("[-]discovery failed: reason withheld")
+            && stderr.contains("readyz check failed"),
+        "{stderr}"
+    );
+    let (code, excluded, _) = adapter.get("/readyz?verbose&exclude=discovery");
+    assert_eq!(code, 0, "every other check passes");
+    assert!(
+        excluded.contains("[+]ping ok")
+            && excluded.contains("[+]discovery excluded: ok")
+            && excluded.contains("readyz check passed"),
+        "{excluded}"
+    );
+    assert_ne!(adapter.get("/readyz/discovery").0, 0);
+    assert_eq!(adapter.get("/readyz/ping").1, "ok");
+    assert_eq!(adapter.get("/livez").1, "ok", "alive while not ready");
+    assert_ne!(adapter.get("/healthz/nope").0, 0);
     let (code, _, stderr) = adapter
         .get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/services/orders/queue_length");
     assert_ne!(code, 0);
@@ -383,6 +402,12 @@ fn prometheus_down_at_start_then_up() {
         "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/services/orders/queue_length",
     ));
     assert_eq!(svc, [("orders".to_string(), "12".to_string())]);
+    let (code, verbose, _) = adapter.get("/readyz?verbose");
+    assert_eq!(code, 0);
+    assert!(
+        verbose.contains("[+]discovery ok") && verbose.ends_with("readyz check passed\n"),
+        "{verbose}"
+    );
 
     // Prometheus dies: the registry is kept, queries fail with 500, never a number.
     drop(prometheus);
