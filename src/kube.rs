@@ -7,7 +7,16 @@
 //! - Nothing here builds PromQL or HTTP responses.
 //! - The `kube` crate is written `::kube` everywhere, since this module shadows it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ::kube::api::Api;
+use ::kube::core::{ApiResource, DynamicObject, PartialObjectMeta};
+use ::kube::runtime::{WatchStreamExt, reflector, watcher};
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
 
 use serde::Deserialize;
 
@@ -233,16 +242,6 @@ fn encode(s: &str) -> String {
 }
 
 // === Watch caches ===
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use ::kube::api::Api;
-use ::kube::core::{ApiResource, DynamicObject, PartialObjectMeta};
-use ::kube::runtime::{WatchStreamExt, reflector, watcher};
-use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod};
 
 /// An object as the caches keep it: identity and labels only.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -610,8 +609,6 @@ pub struct DiscoveryMapper {
     min_interval: std::time::Duration,
 }
 
-use std::sync::Mutex;
-
 impl DiscoveryMapper {
     pub async fn new(
         kube: Kube,
@@ -670,7 +667,7 @@ pub struct SharedDiscoveryMapper(pub Arc<DiscoveryMapper>);
 
 impl crate::naming::ResourceMapper for SharedDiscoveryMapper {
     fn resolve(&self, group: &str, resource: &str) -> Option<ResourceInfo> {
-        self.0.current.load().resolve_static(group, resource)
+        crate::naming::ResourceMapper::resolve(self.0.current.load().as_ref(), group, resource)
     }
 
     fn unknown_resource_requested(&self) {

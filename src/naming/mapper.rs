@@ -204,10 +204,6 @@ impl StaticMapper {
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources
     }
-
-    pub fn resolve_static(&self, group: &str, resource: &str) -> Option<ResourceInfo> {
-        resolve_in(&self.resources, group, resource)
-    }
 }
 
 impl ResourceMapper for StaticMapper {
