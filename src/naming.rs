@@ -37,6 +37,38 @@ pub struct ResourceQueries {
     pub cpu: ResourceQuery,
     pub memory: ResourceQuery,
     pub window: crate::model::PromDuration,
+    /// Whether pod / node queries can be built at all (`resourceRules: {}` cannot; the API is
+    /// then served with no metrics, §10.10). Decided once, at compile time.
+    pub serves_pods: bool,
+    pub serves_nodes: bool,
+}
+
+impl ResourceQueries {
+    fn new(
+        cpu: ResourceQuery,
+        memory: ResourceQuery,
+        window: crate::model::PromDuration,
+        mapper: &dyn ResourceMapper,
+    ) -> Self {
+        let builds = |what: &str, build: &dyn Fn(&ResourceQuery) -> Result<PromQl, QueryError>| {
+            let built = [&cpu, &memory]
+                .iter()
+                .try_for_each(|q| q.labels(mapper).and(build(q)).map(|_| ()));
+            if let Err(e) = &built {
+                tracing::warn!(error = %e, "resourceRules cannot build {what} queries; serving no {what} metrics");
+            }
+            built.is_ok()
+        };
+        let serves_pods = builds("pod", &|q| q.pod_query(Objects::Any, Objects::Any, mapper));
+        let serves_nodes = builds("node", &|q| q.node_query(Objects::Any, mapper));
+        ResourceQueries {
+            cpu,
+            memory,
+            window,
+            serves_pods,
+            serves_nodes,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -101,11 +133,12 @@ impl RuleSet {
                         container_label: rule.container_label.value.clone(),
                     })
                 };
-                Some(ResourceQueries {
-                    cpu: compile("cpu", &rules.cpu)?,
-                    memory: compile("memory", &rules.memory)?,
-                    window: rules.window,
-                })
+                Some(ResourceQueries::new(
+                    compile("cpu", &rules.cpu)?,
+                    compile("memory", &rules.memory)?,
+                    rules.window,
+                    mapper,
+                ))
             }
         };
         Ok(RuleSet {

@@ -322,7 +322,7 @@ async fn pod_metrics(
     name: Option<&str>,
     options: &ListOptions,
 ) -> Result<Vec<PodMetrics>, ApiError> {
-    if !pod_queries_buildable(queries, state) {
+    if !queries.serves_pods {
         return Ok(vec![]);
     }
     let labels = queries
@@ -591,34 +591,6 @@ async fn run(state: &ApiState, query: &PromQl, now: SystemTime) -> Result<Vec<Sa
     }
 }
 
-/// Whether `resourceRules` can build pod queries at all (they may be empty: `resourceRules: {}`
-/// serves the API with no metrics, §10.10). That is configuration, not a failure to fetch.
-fn pod_queries_buildable(queries: &ResourceQueries, state: &ApiState) -> bool {
-    let mapper = state.mapper.as_ref();
-    let built = [&queries.cpu, &queries.memory].iter().try_for_each(|q| {
-        q.labels(mapper)
-            .and(q.pod_query(Objects::Any, Objects::Any, mapper))
-            .map(|_| ())
-    });
-    if let Err(e) = &built {
-        tracing::warn!(error = %e, "resourceRules cannot build pod queries; serving no pod metrics");
-    }
-    built.is_ok()
-}
-
-fn node_queries_buildable(queries: &ResourceQueries, state: &ApiState) -> bool {
-    let mapper = state.mapper.as_ref();
-    let built = [&queries.cpu, &queries.memory].iter().try_for_each(|q| {
-        q.labels(mapper)
-            .and(q.node_query(Objects::Any, mapper))
-            .map(|_| ())
-    });
-    if let Err(e) = &built {
-        tracing::warn!(error = %e, "resourceRules cannot build node queries; serving no node metrics");
-    }
-    built.is_ok()
-}
-
 fn internal(e: crate::naming::QueryError) -> ApiError {
     tracing::warn!(error = %e, "unable to build resource metrics query");
     ApiError::Internal("unable to fetch metrics".into())
@@ -642,7 +614,7 @@ async fn node_metrics(
     name: Option<&str>,
     options: &ListOptions,
 ) -> Result<Vec<NodeMetrics>, ApiError> {
-    if !node_queries_buildable(queries, state) {
+    if !queries.serves_nodes {
         return Ok(vec![]);
     }
     let labels = queries
