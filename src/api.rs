@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::discovery::{CustomMetricInfo, Registry, RegistryHandle};
 use crate::model::{GroupResource, LabelSelector, MetricName, Scope};
-use crate::naming::{QueryRequest, ResourceInfo, ResourceMapper, RuleSet};
+use crate::naming::{QueryRequest, ResourceInfo, ResourceMapper};
 use crate::prometheus::{self, QueryResult};
 
 pub mod external;
@@ -125,12 +125,13 @@ pub enum Objects {
 #[derive(Clone)]
 pub struct ApiState {
     pub registry: Arc<RegistryHandle>,
-    pub rules: Arc<RuleSet>,
+    /// The current rules; reloads swap them (see `reload`).
+    pub rules: Arc<crate::reload::RulesHandle>,
     pub prometheus: prometheus::Client,
     pub mapper: Arc<dyn ResourceMapper>,
     pub objects: Objects,
-    /// Pods and nodes for metrics.k8s.io; `None` when `resourceRules` is absent.
-    pub resource_objects: Option<resource::ResourceObjects>,
+    /// Pods and nodes for metrics.k8s.io, started when `resourceRules` first exists.
+    pub resource_objects: Arc<resource::ResourceSource>,
 }
 
 // === Errors ===
@@ -298,8 +299,21 @@ pub fn router(state: ApiState) -> Router {
         .route("/livez/{check}", get(healthz))
         .route("/readyz/{check}", get(healthz))
         .route("/version", get(version))
+        .route("/metrics", get(self_metrics))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// The adapter's own metrics (`telemetry`), in the text exposition format.
+pub async fn self_metrics() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::telemetry::CONTENT_TYPE),
+        )],
+        crate::telemetry::metrics().encode(),
+    )
+        .into_response()
 }
 
 pub(crate) fn json_body<T: Serialize>(value: &T, pretty: bool) -> Response {
@@ -343,13 +357,13 @@ async fn api_group_list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let mut groups = Vec::new();
-    if !state.rules.custom.is_empty() {
+    if !state.rules.load().custom.is_empty() {
         groups.push(CUSTOM.doc());
     }
-    if !state.rules.external.is_empty() {
+    if !state.rules.load().external.is_empty() {
         groups.push(EXTERNAL.doc());
     }
-    if state.rules.resource.is_some() {
+    if state.rules.load().resource.is_some() {
         groups.push(resource::METRICS.doc());
     }
     json_body(
@@ -367,7 +381,7 @@ async fn custom_group(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    CUSTOM.group_document(!state.rules.custom.is_empty(), &headers, &params)
+    CUSTOM.group_document(!state.rules.load().custom.is_empty(), &headers, &params)
 }
 
 async fn custom_resources(
@@ -377,7 +391,7 @@ async fn custom_resources(
     Path(version): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = CUSTOM.check(!state.rules.custom.is_empty(), &method, &version)?;
+    let version = CUSTOM.check(!state.rules.load().custom.is_empty(), &method, &version)?;
     let registry = state.registry.load();
     Ok(json_body(
         &custom_resource_list(&registry, version),
@@ -413,7 +427,7 @@ async fn custom_metric(
     Path((version, rest)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = CUSTOM.check(!state.rules.custom.is_empty(), &method, &version)?;
+    let version = CUSTOM.check(!state.rules.load().custom.is_empty(), &method, &version)?;
     let request = CustomRequest::parse(&rest, &params)?;
     let registry = state.registry.load();
     let items = custom_values(&state, &registry, &request).await?;
@@ -586,11 +600,7 @@ pub async fn custom_values(
     };
     // Looked up before listing objects: an unknown metric costs no LIST (the reference lists first).
     let registration = registry.custom(&key).ok_or_else(|| request.not_found())?;
-    let rule = state
-        .rules
-        .custom
-        .get(registration.rule)
-        .ok_or_else(|| request.not_found())?;
+    let rule = &registration.rule;
     let names = match &request.name {
         Some(name) => vec![name.clone()],
         None => list_objects(state, registry, &info, request).await?,
@@ -705,9 +715,10 @@ fn health_checks(state: &ApiState, endpoint: &str) -> Vec<(&'static str, bool)> 
     let mut checks = vec![("ping", true), ("log", true)];
     if endpoint == "readyz" {
         let registry = state.registry.load();
-        let discovered = (state.rules.custom.is_empty() || registry.custom_updated.is_some())
-            && (state.rules.external.is_empty() || registry.external_updated.is_some());
-        let caches_synced = match &state.resource_objects {
+        let discovered = (state.rules.load().custom.is_empty()
+            || registry.custom_updated.is_some())
+            && (state.rules.load().external.is_empty() || registry.external_updated.is_some());
+        let caches_synced = match state.resource_objects.started() {
             Some(resource::ResourceObjects::Kube { pods, nodes }) => {
                 pods.synced() && nodes.synced()
             }
@@ -796,16 +807,16 @@ async fn not_found(State(state): State<ApiState>, request: Request) -> Response 
         return ApiError::RouteNotFound.into_response();
     }
     let mut paths = vec!["/apis", "/healthz", "/livez", "/readyz", "/version"];
-    if !state.rules.custom.is_empty() {
+    if !state.rules.load().custom.is_empty() {
         paths.push("/apis/custom.metrics.k8s.io");
         paths.push("/apis/custom.metrics.k8s.io/v1beta1");
         paths.push("/apis/custom.metrics.k8s.io/v1beta2");
     }
-    if !state.rules.external.is_empty() {
+    if !state.rules.load().external.is_empty() {
         paths.push("/apis/external.metrics.k8s.io");
         paths.push("/apis/external.metrics.k8s.io/v1beta1");
     }
-    if state.rules.resource.is_some() {
+    if state.rules.load().resource.is_some() {
         paths.push("/apis/metrics.k8s.io");
         paths.push("/apis/metrics.k8s.io/v1beta1");
     }

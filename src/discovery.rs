@@ -27,11 +27,19 @@ pub struct CustomMetricInfo {
     pub metric: MetricName,
 }
 
-/// What a registered metric is served from: the series name and the rule that named it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a registered metric is served from: the series name and the rule that named it. The
+/// rule travels with the registration, so a registry built before a config reload keeps
+/// answering with the rules that built it until the next relist replaces it.
+#[derive(Clone, Debug)]
 pub struct Registration {
     pub series_name: String,
-    pub rule: usize,
+    pub rule: Arc<CompiledRule>,
+}
+
+impl PartialEq for Registration {
+    fn eq(&self, other: &Self) -> bool {
+        self.series_name == other.series_name && Arc::ptr_eq(&self.rule, &other.rule)
+    }
 }
 
 /// An object seen in series labels; standalone mode answers `*` requests from these.
@@ -89,7 +97,7 @@ impl Registry {
     /// (then the last series) to produce a key wins; each collision is counted and logged.
     pub fn build_custom(
         &mut self,
-        rules: &[CompiledRule],
+        rules: &[Arc<CompiledRule>],
         series: &HashMap<String, Vec<Series>>,
         mapper: &dyn ResourceMapper,
         collect_objects: bool,
@@ -98,7 +106,7 @@ impl Registry {
         self.objects.clear();
         self.collisions = 0;
         let mut count = 0;
-        for (index, rule) in rules.iter().enumerate() {
+        for rule in rules {
             let Some(list) = series.get(&rule.series_query) else {
                 continue;
             };
@@ -166,7 +174,7 @@ impl Registry {
                     };
                     let registration = Registration {
                         series_name: s.name.clone(),
-                        rule: index,
+                        rule: rule.clone(),
                     };
                     if let Some(previous) = self.custom.insert(key.clone(), registration.clone())
                         && previous != registration
@@ -174,7 +182,7 @@ impl Registry {
                         self.collisions += 1;
                         tracing::warn!(
                             metric = %key.metric, resource = %key.group_resource,
-                            winner = %rule.id, loser = %rules[previous.rule].id,
+                            winner = %rule.id, loser = %previous.rule.id,
                             winner_series = %registration.series_name, loser_series = %previous.series_name,
                             "two series produce the same metric; the later one wins"
                         );
@@ -190,11 +198,11 @@ impl Registry {
     /// Registers external metrics by name only; the last rule/series wins (§4.3).
     pub fn build_external(
         &mut self,
-        rules: &[CompiledRule],
+        rules: &[Arc<CompiledRule>],
         series: &HashMap<String, Vec<Series>>,
     ) {
         self.external.clear();
-        for (index, rule) in rules.iter().enumerate() {
+        for rule in rules {
             let Some(list) = series.get(&rule.series_query) else {
                 continue;
             };
@@ -210,7 +218,7 @@ impl Registry {
                     MetricName::new(metric),
                     Registration {
                         series_name: s.name.clone(),
-                        rule: index,
+                        rule: rule.clone(),
                     },
                 );
             }
@@ -281,7 +289,7 @@ pub enum RuleKind {
 /// Fetches each distinct `seriesQuery` once, all concurrently; fails if any call fails.
 pub async fn fetch_series(
     client: &prometheus::Client,
-    rules: &[CompiledRule],
+    rules: &[Arc<CompiledRule>],
     start: SystemTime,
 ) -> Result<HashMap<String, Vec<Series>>, RelistError> {
     let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
@@ -356,7 +364,20 @@ pub async fn relist_once(
     let start = SystemTime::now()
         .checked_sub(options.max_age)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let series = fetch_series(client, list, start).await?;
+    let kind_label = crate::telemetry::KindLabels {
+        kind: match kind {
+            RuleKind::Custom => "custom",
+            RuleKind::External => "external",
+        },
+    };
+    let metrics = crate::telemetry::metrics();
+    let series = match fetch_series(client, list, start).await {
+        Ok(series) => series,
+        Err(e) => {
+            metrics.discovery_failures.get_or_create(&kind_label).inc();
+            return Err(e);
+        }
+    };
     let current = handle.load();
     let mut next = Registry::default();
     match kind {
@@ -371,10 +392,35 @@ pub async fn relist_once(
             next.clone_custom_from(&current);
         }
     }
+    let series_count = series.values().map(Vec::len).sum::<usize>();
+    let metric_count = match kind {
+        RuleKind::Custom => next.custom_keys.len(),
+        RuleKind::External => next.external_keys.len(),
+    };
+    metrics
+        .discovery_duration
+        .get_or_create(&kind_label)
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .discovery_series
+        .get_or_create(&kind_label)
+        .set(series_count as i64);
+    metrics
+        .discovery_metrics
+        .get_or_create(&kind_label)
+        .set(metric_count as i64);
+    metrics
+        .discovery_collisions
+        .get_or_create(&kind_label)
+        .set(next.collisions as i64);
+    metrics
+        .discovery_last_success
+        .get_or_create(&kind_label)
+        .set(crate::telemetry::unix_seconds(SystemTime::now()));
     tracing::info!(
         kind = ?kind,
-        series = series.values().map(Vec::len).sum::<usize>(),
-        metrics = if kind == RuleKind::Custom { next.custom_keys.len() } else { next.external_keys.len() },
+        series = series_count,
+        metrics = metric_count,
         collisions = next.collisions,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "discovery refreshed"
@@ -383,23 +429,32 @@ pub async fn relist_once(
     Ok(())
 }
 
-/// The relist loop of one rule set: runs now, then `relist_interval` after each run ends.
-/// While no run has produced a metric yet (Prometheus down, or up but not yet scraped), it
-/// retries with exponential backoff (1 s doubling, capped at 8 s and at the interval) instead,
-/// so an adapter started before Prometheus serves metrics seconds after they exist.
+/// The relist loop of one rule set: runs now, then `relist_interval` after each run ends, and
+/// at once after a config reload. While no run has produced a metric yet (Prometheus down, or
+/// up but not yet scraped), it retries with exponential backoff (1 s doubling, capped at 8 s
+/// and at the interval) instead, so an adapter started before Prometheus serves metrics seconds
+/// after they exist. A rule set with no rules of this kind publishes an empty part and sleeps
+/// until a reload.
 pub async fn run(
     kind: RuleKind,
     handle: Arc<RegistryHandle>,
     client: prometheus::Client,
-    rules: Arc<RuleSet>,
+    rules: Arc<crate::reload::RulesHandle>,
     mapper: Arc<dyn ResourceMapper>,
     options: Options,
 ) {
     const MAX_BACKOFF: Duration = Duration::from_secs(8);
     let mut backoff = Duration::from_secs(1);
     let mut seen_metrics = false;
+    let mut reloads = rules.subscribe();
     loop {
-        let result = relist_once(kind, &handle, &client, &rules, mapper.as_ref(), &options).await;
+        reloads.mark_unchanged();
+        let current = rules.load();
+        let empty = match kind {
+            RuleKind::Custom => current.custom.is_empty(),
+            RuleKind::External => current.external.is_empty(),
+        };
+        let result = relist_once(kind, &handle, &client, &current, mapper.as_ref(), &options).await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "unable to update list of all metrics");
         }
@@ -408,13 +463,32 @@ pub async fn run(
             RuleKind::Custom => !registry.custom_keys().is_empty(),
             RuleKind::External => !registry.external_keys().is_empty(),
         };
-        let wait = if seen_metrics {
+        let wait = if empty {
+            Duration::MAX
+        } else if seen_metrics {
             options.relist_interval
         } else {
             let wait = backoff.min(options.relist_interval);
             backoff = (backoff * 2).min(MAX_BACKOFF);
             wait
         };
+        tokio::select! {
+            _ = sleep_for(wait) => {}
+            changed = reloads.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                backoff = Duration::from_secs(1);
+                seen_metrics = false;
+            }
+        }
+    }
+}
+
+async fn sleep_for(wait: Duration) {
+    if wait == Duration::MAX {
+        std::future::pending::<()>().await;
+    } else {
         tokio::time::sleep(wait).await;
     }
 }

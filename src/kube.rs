@@ -301,7 +301,7 @@ impl Kube {
         let api: Api<PartialObjectMeta<Pod>> = Api::all(self.client.clone());
         let config = watcher::Config::default().fields("status.phase=Running");
         let (reader, writer) = reflector::store();
-        spawn_reflector("pods", writer, watcher(api, config));
+        spawn_reflector("pods", "pods (running)", writer, watcher(api, config));
         MetaCache::new(Store::Pods(reader))
     }
 
@@ -321,9 +321,15 @@ impl Kube {
         };
         let api: Api<PartialObjectMeta<DynamicObject>> =
             Api::all_with(self.client.clone(), &resource);
+        let label = info.group_resource.to_string();
         let writer = reflector::store::Writer::new(resource);
         let reader = writer.as_reader();
-        spawn_reflector("objects", writer, watcher(api, watcher::Config::default()));
+        spawn_reflector(
+            "objects",
+            &label,
+            writer,
+            watcher(api, watcher::Config::default()),
+        );
         MetaCache::new(Store::Any(reader))
     }
 
@@ -364,7 +370,12 @@ impl Kube {
     pub fn watch_nodes(&self) -> MetaCache {
         let api: Api<PartialObjectMeta<Node>> = Api::all(self.client.clone());
         let (reader, writer) = reflector::store();
-        spawn_reflector("nodes", writer, watcher(api, watcher::Config::default()));
+        spawn_reflector(
+            "nodes",
+            "nodes",
+            writer,
+            watcher(api, watcher::Config::default()),
+        );
         MetaCache::new(Store::Nodes(reader))
     }
 }
@@ -386,18 +397,30 @@ impl MetaCache {
     }
 }
 
-fn spawn_reflector<K, S>(what: &'static str, writer: reflector::store::Writer<K>, stream: S)
-where
+fn spawn_reflector<K, S>(
+    what: &'static str,
+    resource_label: &str,
+    writer: reflector::store::Writer<K>,
+    stream: S,
+) where
     K: ::kube::Resource + Clone + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
     S: futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
 {
+    let reader = writer.as_reader();
+    let gauge = crate::telemetry::metrics()
+        .object_cache_objects
+        .get_or_create(&crate::telemetry::ResourceLabels {
+            resource: resource_label.to_string(),
+        })
+        .clone();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(stream.default_backoff().reflect(writer));
         while let Some(event) = events.next().await {
             if let Err(e) = event {
                 tracing::warn!(resource = what, error = %e, "watch failed; retrying with backoff");
             }
+            gauge.set(reader.len() as i64);
         }
     });
 }

@@ -8,5 +8,7 @@ pub mod kube;
 pub mod model;
 pub mod naming;
 pub mod prometheus;
+pub mod reload;
 pub mod server;
+pub mod telemetry;
 pub mod template;

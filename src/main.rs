@@ -9,13 +9,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
-use prometheus_adapter::api::resource::ResourceObjects;
+use prometheus_adapter::api::resource::{ResourceObjects, ResourceSource};
 use prometheus_adapter::api::{self, ApiState, Objects};
 use prometheus_adapter::config::{self, Config};
 use prometheus_adapter::discovery::{self, RegistryHandle, RuleKind};
 use prometheus_adapter::kube::{DiscoveryMapper, Kube, SharedDiscoveryMapper};
 use prometheus_adapter::model::{PromDuration, parse_go_duration};
 use prometheus_adapter::naming::{ResourceMapper, RuleSet, StaticMapper};
+use prometheus_adapter::reload::{self, RulesHandle};
 use prometheus_adapter::{prometheus, server};
 
 /// The reference's flags (§6). Unknown flags are errors (exit 2); positional arguments such as
@@ -65,6 +66,9 @@ struct Cli {
     /// Rules file (required).
     #[arg(long, default_value = "")]
     config: String,
+    /// How often the rules file is checked for changes (new; SIGHUP reloads at once).
+    #[arg(long, default_value = "5s", value_parser = go_duration)]
+    config_poll_interval: Duration,
     /// How often series are discovered.
     #[arg(long, default_value = "10m0s", value_parser = go_duration)]
     metrics_relist_interval: Duration,
@@ -113,6 +117,10 @@ struct Cli {
     /// Per-request timeout; slower requests are answered 504.
     #[arg(long, default_value = "60s", value_parser = go_duration)]
     request_timeout: Duration,
+    /// Also serve `/metrics` over plain HTTP on this address, without authentication
+    /// (new; e.g. `:9100` or `0.0.0.0:9100`; empty: only on the secure port, authorized).
+    #[arg(long, default_value = "")]
+    metrics_bind_address: String,
 
     // --- delegated authentication (§6.4) ---
     /// kubeconfig for TokenReviews and the auth ConfigMap (default: the lister's).
@@ -381,39 +389,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             None => (Arc::new(StaticMapper::builtin()), Objects::Standalone, true),
         };
-    let rules = Arc::new(RuleSet::compile(&config, &config_path, mapper.as_ref())?);
+    let rules = Arc::new(RulesHandle::new(RuleSet::compile(
+        &config,
+        &config_path,
+        mapper.as_ref(),
+    )?));
     let objects_for_auth = match &objects {
         Objects::Kube(kube) => Some(kube.clone()),
         Objects::Standalone => None,
     };
-    // metrics.k8s.io reads pods and nodes from watch caches, started now so they are warm.
-    let resource_objects = rules.resource.as_ref().map(|_| match &objects {
-        Objects::Kube(kube) => ResourceObjects::Kube {
-            pods: kube.watch_running_pods(),
-            nodes: kube.watch_nodes(),
-        },
-        Objects::Standalone => ResourceObjects::Standalone,
-    });
+    // metrics.k8s.io reads pods and nodes from watch caches, started now (so they are warm)
+    // when there are resource rules, or when a reload adds them.
+    let resource_objects = Arc::new(ResourceSource::new({
+        let objects = objects.clone();
+        move || match &objects {
+            Objects::Kube(kube) => ResourceObjects::Kube {
+                pods: kube.watch_running_pods(),
+                nodes: kube.watch_nodes(),
+            },
+            Objects::Standalone => ResourceObjects::Standalone,
+        }
+    }));
+    if rules.load().resource.is_some() {
+        resource_objects.get();
+    }
+    reload::spawn(
+        rules.clone(),
+        config_path.clone(),
+        mapper.clone(),
+        cli.config_poll_interval,
+    );
     let registry = Arc::new(RegistryHandle::default());
     let options = discovery::Options {
         relist_interval: cli.metrics_relist_interval,
         max_age,
         collect_objects: standalone,
     };
-    for (kind, present) in [
-        (RuleKind::Custom, !rules.custom.is_empty()),
-        (RuleKind::External, !rules.external.is_empty()),
-    ] {
-        if present {
-            tokio::spawn(discovery::run(
-                kind,
-                registry.clone(),
-                client.clone(),
-                rules.clone(),
-                mapper.clone(),
-                options.clone(),
-            ));
-        }
+    for kind in [RuleKind::Custom, RuleKind::External] {
+        tokio::spawn(discovery::run(
+            kind,
+            registry.clone(),
+            client.clone(),
+            rules.clone(),
+            mapper.clone(),
+            options.clone(),
+        ));
     }
 
     let default_bind: IpAddr = if standalone {
@@ -434,7 +454,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tls_sni_cert_keys: cli.tls_sni_cert_key.clone(),
     };
     let (listener, acceptor) = server::bind(&serve_options).await?;
-    tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = rules.custom.len(), external_rules = rules.external.len(), "serving");
+    if let Some(address) = metrics_address(&cli.metrics_bind_address)? {
+        let plain = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("unable to listen for metrics on {address}"))?;
+        tracing::info!(address = %plain.local_addr()?, "serving /metrics over plain HTTP");
+        tokio::spawn(server::serve_plain_metrics(plain));
+    }
+    {
+        let current = rules.load();
+        tracing::info!(address = %listener.local_addr()?, prometheus = %client.url(), rules = current.custom.len(), external_rules = current.external.len(), "serving");
+    }
     let mut router = api::router(ApiState {
         registry,
         rules,
@@ -458,8 +488,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ),
     }
     let router = server::Limits::new(cli.max_requests_inflight, cli.request_timeout).layer(router);
+    let router = server::instrument(router);
     server::serve(listener, acceptor, router, shutdown_signal()).await;
     Ok(())
+}
+
+/// `--metrics-bind-address`: `host:port`, `:port` (all interfaces) or empty (off).
+fn metrics_address(flag: &str) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    if flag.is_empty() {
+        return Ok(None);
+    }
+    let full = match flag.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => flag.to_string(),
+    };
+    full.parse()
+        .map(Some)
+        .with_context(|| format!("invalid --metrics-bind-address {flag:?}: want host:port"))
 }
 
 async fn kube_client(kubeconfig: &str, default: &Kube) -> anyhow::Result<Kube> {

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -26,8 +27,8 @@ pub use mapper::{ResourceInfo, ResourceMapper, StaticMapper};
 /// Every rule of a rules file, checked and ready.
 #[derive(Debug)]
 pub struct RuleSet {
-    pub custom: Vec<CompiledRule>,
-    pub external: Vec<CompiledRule>,
+    pub custom: Vec<Arc<CompiledRule>>,
+    pub external: Vec<Arc<CompiledRule>>,
     pub resource: Option<ResourceQueries>,
 }
 
@@ -93,17 +94,17 @@ impl RuleSet {
         };
         let mut custom = Vec::new();
         for (i, rule) in config.rules.iter().enumerate() {
-            custom.push(
+            custom.push(Arc::new(
                 CompiledRule::compile(rule, &format!("rules[{i}]"), mapper)
                     .map_err(|e| error(e.field, e.position, e.message))?,
-            );
+            ));
         }
         let mut external = Vec::new();
         for (i, rule) in config.external_rules.iter().enumerate() {
-            external.push(
+            external.push(Arc::new(
                 CompiledRule::compile(rule, &format!("externalRules[{i}]"), mapper)
                     .map_err(|e| error(e.field, e.position, e.message))?,
-            );
+            ));
         }
         let resource = match &config.resource_rules {
             None => None,

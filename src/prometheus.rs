@@ -17,6 +17,7 @@ use url::Url;
 use std::sync::Arc;
 
 use crate::naming::PromQl;
+use crate::telemetry::{self, Endpoint};
 
 /// Above this many bytes of parameters a GET is sent as a POST form instead (a 16 KiB request
 /// line is a common proxy limit; the reference answered 414 at about 150 pods).
@@ -98,6 +99,30 @@ pub enum Error {
     ResponseTooLarge { url: String, limit: usize },
     #[error("unexpected value type {0:?}")]
     UnexpectedResultType(String),
+}
+
+impl Error {
+    /// A closed set of names for the self-metrics' `result` label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::UnexpectedStatus { code, .. } if *code >= 500 => "status_5xx",
+            Error::UnexpectedStatus { .. } => "status_other",
+            Error::Decode(_) => "decode",
+            Error::Api { .. } => "api_error",
+            Error::ResponseTooLarge { .. } => "too_large",
+            Error::UnexpectedResultType(_) => "result_type",
+        }
+    }
+}
+
+fn record<T>(endpoint: Endpoint, result: &Result<T, Error>, started: std::time::Instant) {
+    let kind = match result {
+        Ok(_) => "ok",
+        Err(e) => e.kind(),
+    };
+    telemetry::metrics().observe_prometheus(endpoint, kind, started.elapsed());
 }
 
 // === Results ===
@@ -311,6 +336,13 @@ impl Client {
 
     /// `/api/v1/series` with one `match[]` and `start` (§4.1).
     pub async fn series(&self, selector: &str, start: SystemTime) -> Result<Vec<Series>, Error> {
+        let started = std::time::Instant::now();
+        let result = self.series_call(selector, start).await;
+        record(Endpoint::series, &result, started);
+        result
+    }
+
+    async fn series_call(&self, selector: &str, start: SystemTime) -> Result<Vec<Series>, Error> {
         let params = [
             ("match[]", selector.to_string()),
             ("start", format_time(start)),
@@ -321,6 +353,13 @@ impl Client {
 
     /// `/api/v1/query`, an instant query at `time`.
     pub async fn query(&self, query: &PromQl, time: SystemTime) -> Result<QueryResult, Error> {
+        let started = std::time::Instant::now();
+        let result = self.query_call(query, time).await;
+        record(Endpoint::query, &result, started);
+        result
+    }
+
+    async fn query_call(&self, query: &PromQl, time: SystemTime) -> Result<QueryResult, Error> {
         let params = [
             ("query", query.as_str().to_string()),
             ("time", format_time(time)),

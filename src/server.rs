@@ -382,6 +382,63 @@ pub async fn serve(
 
 // === Limits ===
 
+/// Records every request in the self-metrics; the outermost layer, so rejections by the
+/// limits and by authentication are counted too.
+pub fn instrument(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(record_request))
+}
+
+async fn record_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let (group, version) = api_group_version(request.uri().path());
+    let method = request.method().as_str().to_string();
+    let response = next.run(request).await;
+    crate::telemetry::metrics().observe_request(
+        crate::telemetry::RequestLabels {
+            group,
+            version,
+            method,
+            code: response.status().as_u16(),
+        },
+        started.elapsed(),
+    );
+    response
+}
+
+/// The API group and version a path addresses, limited to the groups this server serves so
+/// that arbitrary paths cannot mint new label values.
+fn api_group_version(path: &str) -> (String, String) {
+    const GROUPS: [&str; 3] = [
+        "custom.metrics.k8s.io",
+        "external.metrics.k8s.io",
+        "metrics.k8s.io",
+    ];
+    const VERSIONS: [&str; 3] = ["v1beta1", "v1beta2", "v1"];
+    let mut parts = path.trim_start_matches('/').split('/');
+    if parts.next() != Some("apis") {
+        return (String::new(), String::new());
+    }
+    match parts.next().filter(|g| GROUPS.contains(g)) {
+        Some(group) => {
+            let version = parts.next().filter(|v| VERSIONS.contains(v)).unwrap_or("");
+            (group.to_string(), version.to_string())
+        }
+        None => (String::new(), String::new()),
+    }
+}
+
+/// Serves `/metrics` alone over plain HTTP, without authentication, for scrapers that cannot
+/// present credentials to the secure port (`--metrics-bind-address`).
+pub async fn serve_plain_metrics(listener: tokio::net::TcpListener) {
+    let router = Router::new().route("/metrics", axum::routing::get(crate::api::self_metrics));
+    if let Err(e) = axum::serve(listener, router).await {
+        tracing::error!(error = %e, "the plain metrics listener stopped");
+    }
+}
+
 /// Max in-flight requests (429 beyond) and a per-request timeout (504), as the Kubernetes
 /// generic API server applies them before authentication.
 #[derive(Debug)]

@@ -47,7 +47,7 @@ async fn group(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    EXTERNAL.group_document(!state.rules.external.is_empty(), &headers, &params)
+    EXTERNAL.group_document(!state.rules.load().external.is_empty(), &headers, &params)
 }
 
 async fn resources(
@@ -57,7 +57,7 @@ async fn resources(
     Path(version): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = EXTERNAL.check(!state.rules.external.is_empty(), &method, &version)?;
+    let version = EXTERNAL.check(!state.rules.load().external.is_empty(), &method, &version)?;
     Ok(json_body(
         &resource_list(&state.registry.load(), version),
         wants_pretty(&headers, &params),
@@ -92,7 +92,7 @@ async fn metric(
     Path((version, rest)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    EXTERNAL.check(!state.rules.external.is_empty(), &method, &version)?;
+    EXTERNAL.check(!state.rules.load().external.is_empty(), &method, &version)?;
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let ["namespaces", namespace, metric] = segments.as_slice() else {
         return Err(ApiError::RouteNotFound);
@@ -129,11 +129,7 @@ pub async fn external_values(
         resource: "namespaces".into(),
     };
     let registration = registry.external(metric).ok_or_else(not_found)?;
-    let rule = state
-        .rules
-        .external
-        .get(registration.rule)
-        .ok_or_else(not_found)?;
+    let rule = &registration.rule;
     let query = rule.build_external(&registration.series_name, Some(namespace), selector, state.mapper.as_ref()).map_err(|e| {
         tracing::warn!(metric, rule = %rule.id, error = %e, "unable to build external metrics query");
         ApiError::Internal("unable to fetch metrics".into())

@@ -40,6 +40,32 @@ pub enum ResourceObjects {
     Standalone,
 }
 
+/// Pods and nodes for metrics.k8s.io, started on first need: at start-up when the rules have
+/// `resourceRules`, or when a reload adds them (watches cost memory, so none run otherwise).
+pub struct ResourceSource {
+    make: Box<dyn Fn() -> ResourceObjects + Send + Sync>,
+    objects: std::sync::OnceLock<ResourceObjects>,
+}
+
+impl ResourceSource {
+    pub fn new(make: impl Fn() -> ResourceObjects + Send + Sync + 'static) -> Self {
+        ResourceSource {
+            make: Box::new(make),
+            objects: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The objects, starting their watches if this is the first use.
+    pub fn get(&self) -> &ResourceObjects {
+        self.objects.get_or_init(|| (self.make)())
+    }
+
+    /// The objects if they have been started.
+    pub fn started(&self) -> Option<&ResourceObjects> {
+        self.objects.get()
+    }
+}
+
 // === Wire types ===
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -116,7 +142,7 @@ async fn group(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    METRICS.group_document(state.rules.resource.is_some(), &headers, &params)
+    METRICS.group_document(state.rules.load().resource.is_some(), &headers, &params)
 }
 
 async fn resources(
@@ -126,7 +152,7 @@ async fn resources(
     Path(version): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    METRICS.check(state.rules.resource.is_some(), &method, &version)?;
+    METRICS.check(state.rules.load().resource.is_some(), &method, &version)?;
     let list = ApiResourceList {
         kind: "APIResourceList",
         api_version: "v1",
@@ -211,13 +237,12 @@ async fn metrics(
     Path((version, rest)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    METRICS.check(state.rules.resource.is_some(), &method, &version)?;
-    let (Some(queries), Some(objects)) = (
-        state.rules.resource.as_ref(),
-        state.resource_objects.as_ref(),
-    ) else {
+    let rules = state.rules.load();
+    METRICS.check(rules.resource.is_some(), &method, &version)?;
+    let Some(queries) = rules.resource.as_ref() else {
         return Err(ApiError::RouteNotFound);
     };
+    let objects = state.resource_objects.get();
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let pretty = wants_pretty(&headers, &params);
     let table = headers

@@ -261,7 +261,7 @@ fn later_rules_win_collisions_and_are_counted() {
         registry.custom(&key),
         Some(&Registration {
             series_name: "x_total".into(),
-            rule: 1
+            rule: rules.custom[1].clone()
         })
     );
     let key = CustomMetricInfo {
@@ -272,7 +272,7 @@ fn later_rules_win_collisions_and_are_counted() {
         registry.custom(&key),
         Some(&Registration {
             series_name: "x_count".into(),
-            rule: 2
+            rule: rules.custom[2].clone()
         })
     );
     assert_eq!(

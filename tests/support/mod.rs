@@ -307,6 +307,17 @@ impl Adapter {
         );
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `/metrics` through kubectl, as text.
+    pub fn self_metrics(&self) -> String {
+        let (code, body, stderr) = self.get("/metrics");
+        assert_eq!(code, 0, "GET /metrics failed: {stderr}");
+        body
+    }
+
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
@@ -317,6 +328,15 @@ impl Drop for Adapter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The value of the first sample in a text exposition whose line starts with `series`.
+pub fn sample_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// Parses a Kubernetes quantity string back into a number (test-side only).
