@@ -266,8 +266,10 @@ fn parse_cli<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, clap::Error
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("config-gen") {
-        std::process::exit(config_gen(&args[1..]));
+    match args.get(1).map(String::as_str) {
+        Some("config-gen") => std::process::exit(config_gen(&args[1..])),
+        Some("check") => std::process::exit(check(&args[1..])),
+        _ => {}
     }
     let cli = match parse_cli(args) {
         Ok(cli) => cli,
@@ -322,6 +324,55 @@ fn config_gen(args: &[String]) -> i32 {
         config::generate_default(&parsed.label_prefix, interval)
     );
     0
+}
+
+/// `check`: offline lints of rules files; exit 0 clean, 1 warnings, 2 errors (3: bad usage).
+fn check(args: &[String]) -> i32 {
+    #[derive(Parser)]
+    #[command(
+        name = "check",
+        about = "Check rules files without Prometheus or a cluster: parse errors and lints, each with file:line:column"
+    )]
+    struct Check {
+        /// Rules file (repeatable; positional files work too).
+        #[arg(long, action = ArgAction::Append)]
+        config: Vec<PathBuf>,
+        files: Vec<PathBuf>,
+        /// Output: text or json.
+        #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+        output: String,
+    }
+    let parsed = match Check::try_parse_from(args) {
+        Ok(p) => p,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let _ = e.print();
+            return 3;
+        }
+    };
+    let files: Vec<PathBuf> = parsed.config.into_iter().chain(parsed.files).collect();
+    if files.is_empty() {
+        eprintln!("check: give a rules file: prometheus-adapter check --config FILE");
+        return 3;
+    }
+    let reports: Vec<_> = files
+        .iter()
+        .map(|f| prometheus_adapter::check::check_file(f))
+        .collect();
+    if parsed.output == "json" {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("check: {e}");
+                return 2;
+            }
+        }
+    } else {
+        for report in &reports {
+            print!("{}", report.human());
+        }
+    }
+    reports.iter().map(|r| r.exit_code()).max().unwrap_or(0)
 }
 
 fn init_logging(verbosity: u8, format: &str) {

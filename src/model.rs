@@ -649,6 +649,220 @@ mod tests {
     }
 }
 
+// === Series selectors ===
+
+/// A Prometheus series selector as `seriesQuery` holds it: `name{label op "value", …}`.
+/// Parsed only to check rules files (`check`) and to read their static matchers; queries are
+/// always sent as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesSelector {
+    pub metric: Option<String>,
+    pub matchers: Vec<SeriesMatcher>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesMatcher {
+    pub label: String,
+    /// `=`, `!=`, `=~` or `!~`.
+    pub op: &'static str,
+    pub value: String,
+}
+
+impl SeriesMatcher {
+    fn matches_empty(&self) -> bool {
+        match self.op {
+            "=" => self.value.is_empty(),
+            "!=" => !self.value.is_empty(),
+            "=~" => anchored(&self.value).is_ok_and(|r| r.is_match("")),
+            _ => !anchored(&self.value).is_ok_and(|r| r.is_match("")),
+        }
+    }
+}
+
+fn anchored(re: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{re})$"))
+}
+
+impl SeriesSelector {
+    /// Parses with Prometheus' rules: metric name and/or braces, quoted values with Go escapes
+    /// (or backquotes), RE2 regexes, and at least one matcher that does not match the empty
+    /// string (Prometheus refuses a selector that would match every series).
+    pub fn parse(input: &str) -> Result<SeriesSelector, String> {
+        let mut p = SelectorParser {
+            chars: input.trim().chars().collect(),
+            pos: 0,
+        };
+        let metric = p.identifier(true);
+        let mut matchers = Vec::new();
+        let mut quoted_name = None;
+        p.skip_ws();
+        if p.peek() == Some('{') {
+            p.pos += 1;
+            loop {
+                p.skip_ws();
+                match p.peek() {
+                    Some('}') => {
+                        p.pos += 1;
+                        break;
+                    }
+                    None => return Err("unexpected end of input inside braces".into()),
+                    _ => {}
+                }
+                let quoted = matches!(p.peek(), Some('"') | Some('\''));
+                let label = if quoted {
+                    p.string()?
+                } else {
+                    p.identifier(false)
+                        .ok_or_else(|| p.unexpected("a label name"))?
+                };
+                p.skip_ws();
+                let op = if p.eat("=~") {
+                    "=~"
+                } else if p.eat("!~") {
+                    "!~"
+                } else if p.eat("!=") {
+                    "!="
+                } else if p.eat("=") {
+                    "="
+                } else if quoted && matches!(p.peek(), Some(',') | Some('}')) {
+                    // Prometheus 3: a lone quoted string in braces is the metric name.
+                    quoted_name = Some(label);
+                    p.skip_ws();
+                    if p.peek() == Some(',') {
+                        p.pos += 1;
+                    }
+                    continue;
+                } else {
+                    return Err(p.unexpected("a matcher operator (=, !=, =~, !~)"));
+                };
+                p.skip_ws();
+                let value = p.string()?;
+                if op.ends_with('~') {
+                    anchored(&value).map_err(|e| {
+                        format!("invalid regular expression {value:?} for label {label:?}: {e}")
+                    })?;
+                }
+                matchers.push(SeriesMatcher { label, op, value });
+                p.skip_ws();
+                match p.peek() {
+                    Some(',') => p.pos += 1,
+                    Some('}') => {}
+                    _ => return Err(p.unexpected("',' or '}'")),
+                }
+            }
+        }
+        p.skip_ws();
+        if p.pos < p.chars.len() {
+            return Err(p.unexpected("end of selector"));
+        }
+        let metric = metric.or(quoted_name);
+        if metric.is_none() && matchers.is_empty() {
+            return Err("empty selector: give a metric name or at least one matcher".into());
+        }
+        if metric.is_none() && matchers.iter().all(SeriesMatcher::matches_empty) {
+            return Err("vector selector must contain at least one non-empty matcher".into());
+        }
+        Ok(SeriesSelector { metric, matchers })
+    }
+}
+
+struct SelectorParser {
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl SelectorParser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        let n = token.chars().count();
+        if self.chars.len() >= self.pos + n
+            && self.chars[self.pos..self.pos + n]
+                .iter()
+                .copied()
+                .eq(token.chars())
+        {
+            self.pos += n;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn unexpected(&self, wanted: &str) -> String {
+        match self.peek() {
+            Some(c) => format!("unexpected {c:?} at offset {}, expected {wanted}", self.pos),
+            None => format!("unexpected end of input, expected {wanted}"),
+        }
+    }
+
+    /// A metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) or label name (no colons).
+    fn identifier(&mut self, metric: bool) -> Option<String> {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            let ok = c.is_ascii_alphabetic()
+                || c == '_'
+                || (metric && c == ':')
+                || (self.pos > start && c.is_ascii_digit());
+            if !ok {
+                break;
+            }
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| self.chars[start..self.pos].iter().collect())
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let quote = match self.peek() {
+            Some(q @ ('"' | '\'' | '`')) => q,
+            _ => return Err(self.unexpected("a quoted string")),
+        };
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let c = self.peek().ok_or("unterminated quoted string")?;
+            self.pos += 1;
+            if c == quote {
+                return Ok(out);
+            }
+            if c == '\\' && quote != '`' {
+                let e = self.peek().ok_or("unterminated escape sequence")?;
+                self.pos += 1;
+                if matches!(e, 'x' | 'u' | 'U' | '0'..='7') {
+                    // Numeric escapes (\x41, \u00e9, \101) are valid; kept verbatim,
+                    // since the value is only compared, never sent.
+                    out.push('\\');
+                    out.push(e);
+                    continue;
+                }
+                out.push(match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    '\\' | '"' | '\'' => e,
+                    'a' => '\u{7}',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'v' => '\u{b}',
+                    other => return Err(format!("unknown escape sequence \\{other}")),
+                });
+            } else if c == '\n' && quote != '`' {
+                return Err("newline in quoted string".into());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+}
+
 // === Durations ===
 
 /// A Prometheus duration as rules files write it (`5m`, `1h30m`, `1d`, `0`): prometheus/common's

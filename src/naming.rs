@@ -646,6 +646,15 @@ impl ResourceConverter {
         })
     }
 
+    /// A resource this converter can name a label for: pods through the template, else the
+    /// first override (used to try a rule's query without a request, by `check`).
+    pub fn sample_resource(&self) -> GroupResource {
+        match (&self.label_template, self.overrides.first()) {
+            (None, Some((_, gr))) => gr.clone(),
+            _ => GroupResource::core("pods"),
+        }
+    }
+
     /// The resource a series label names, if any (discovery direction).
     pub fn resource_for_label(
         &self,

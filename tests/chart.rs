@@ -582,10 +582,10 @@ fn hpa_examples_parse_and_their_rules_compile() {
         );
         rules_checked += 1;
         {
-            let rules = compile(
-                &format!("{section}:\n{}\n", rule.join("\n")),
-                &path.display().to_string(),
-            );
+            let text = format!("{section}:\n{}\n", rule.join("\n"));
+            let lints = prometheus_adapter::check::check_text(&path, &text);
+            assert!(lints.is_empty(), "{}: {lints:#?}", path.display());
+            let rules = compile(&text, &path.display().to_string());
             assert_eq!(
                 rules.custom.len() + rules.external.len(),
                 1,
