@@ -86,6 +86,25 @@ fn main() {
         }
         println!("{}", stdout.trim_end());
     }
+    // Why is a metric (not) served? One command, against the same Prometheus and rules.
+    let rules_file = std::env::temp_dir().join(format!("demo-rules-{}.yaml", std::process::id()));
+    std::fs::write(&rules_file, &rules).expect("write the demo rules");
+    for target in ["pods/http_requests", "pods/http_requests_per_second"] {
+        println!(
+            "\n$ prometheus-adapter explain {target} -n shop -l app=web --config rules.yaml --prometheus-url {}",
+            prometheus.url()
+        );
+        let out = std::process::Command::new(adapter_binary())
+            .arg("explain")
+            .arg(target)
+            .args(["-n", "shop", "-l", "app=web"])
+            .arg(format!("--config={}", rules_file.display()))
+            .arg(format!("--prometheus-url={}", prometheus.url()))
+            .output()
+            .expect("run explain");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let _ = std::fs::remove_file(&rules_file);
     if serve {
         println!(
             "\nServing until Ctrl-C. Try:\n  kubectl --kubeconfig {kubeconfig} get --raw /apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/metrics/http_requests"

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::discovery::{CustomMetricInfo, Registry, RegistryHandle};
 use crate::model::{GroupResource, LabelSelector, MetricName, Scope};
-use crate::naming::{QueryRequest, ResourceInfo, ResourceMapper};
+use crate::naming::{PromQl, QueryRequest, ResourceInfo, ResourceMapper};
 use crate::prometheus::{self, QueryResult};
 
 pub mod external;
@@ -175,6 +175,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The code and message a client sees (`404: the server could not find …`).
+    pub fn message(&self) -> String {
+        let status = self.status();
+        format!("{}: {}", status.code, status.message)
+    }
+
     fn status(&self) -> Status {
         let (code, reason, message, details) = match self {
             ApiError::MetricNotFound { metric, resource } => (
@@ -572,12 +578,24 @@ impl CustomRequest {
     }
 }
 
-/// Looks the metric up, lists objects, runs the query and pairs samples with objects.
-pub async fn custom_values(
+/// What a custom-metrics request resolves to before Prometheus is asked: `explain` prints it.
+#[derive(Debug)]
+pub struct CustomPlan {
+    pub info: ResourceInfo,
+    pub registration: crate::discovery::Registration,
+    /// The objects asked for: the named one, or those the label selector listed.
+    pub names: Vec<String>,
+    pub query: PromQl,
+    /// The series label that holds object names.
+    pub resource_label: String,
+}
+
+/// Looks the metric up, lists objects and builds the query, exactly as a request does.
+pub async fn plan_custom(
     state: &ApiState,
     registry: &Registry,
     request: &CustomRequest,
-) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
+) -> Result<CustomPlan, ApiError> {
     if let Some(message) = &request.metric_selector_error {
         return Err(ApiError::Plain(message.clone()));
     }
@@ -629,7 +647,24 @@ pub async fn custom_values(
         .converter
         .label_for_resource(&info.group_resource, state.mapper.as_ref())
         .map_err(|_| request.not_found())?;
-    let samples = match state.prometheus.query(&query, SystemTime::now()).await {
+    Ok(CustomPlan {
+        info,
+        registration: registration.clone(),
+        names,
+        query,
+        resource_label,
+    })
+}
+
+/// Runs a plan's query and pairs samples with the objects asked for. Objects without a
+/// sample, or with a NaN/±Inf one, get no item.
+pub async fn run_custom(
+    state: &ApiState,
+    plan: &CustomPlan,
+    request: &CustomRequest,
+) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
+    let query = &plan.query;
+    let samples = match state.prometheus.query(query, SystemTime::now()).await {
         Ok(QueryResult::Vector(samples)) => samples,
         Ok(other) => {
             tracing::warn!(query = %query, result = ?std::mem::discriminant(&other), "unexpected query result type");
@@ -642,12 +677,13 @@ pub async fn custom_values(
     };
     let mut by_name: HashMap<&str, f64> = HashMap::with_capacity(samples.len());
     for sample in &samples {
-        if let Some(value) = sample.labels.get(&resource_label) {
+        if let Some(value) = sample.labels.get(&plan.resource_label) {
             by_name.insert(value.as_str(), sample.value);
         }
     }
+    let info = &plan.info;
     let mut items = Vec::new();
-    for name in &names {
+    for name in &plan.names {
         let Some(&value) = by_name.get(name.as_str()) else {
             continue;
         };
@@ -674,6 +710,16 @@ pub async fn custom_values(
         });
     }
     Ok(items)
+}
+
+/// Looks the metric up, lists objects, runs the query and pairs samples with objects.
+pub async fn custom_values(
+    state: &ApiState,
+    registry: &Registry,
+    request: &CustomRequest,
+) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
+    let plan = plan_custom(state, registry, request).await?;
+    run_custom(state, &plan, request).await
 }
 
 async fn list_objects(

@@ -5,6 +5,7 @@ pub mod api;
 pub mod check;
 pub mod config;
 pub mod discovery;
+pub mod explain;
 pub mod kube;
 pub mod model;
 pub mod naming;

@@ -269,6 +269,27 @@ impl CompiledRule {
             .all(|f| f.regex.is_match(series_name) == f.keep_on_match)
     }
 
+    /// The first filter that drops a series, as written (`isNot "^x$"`): for `explain`.
+    pub fn dropping_filter(&self, series_name: &str) -> Option<String> {
+        let implicit =
+            self.filters.len()
+                - usize::from(self.filters.last().is_some_and(|f| {
+                    f.keep_on_match && f.regex.as_str() == self.name_regex.as_str()
+                }));
+        self.filters
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.regex.is_match(series_name) != f.keep_on_match)
+            .map(|(i, f)| {
+                let kind = match (i >= implicit, f.keep_on_match) {
+                    (true, _) => "name.matches",
+                    (false, true) => "is",
+                    (false, false) => "isNot",
+                };
+                format!("{kind} {:?}", f.regex.as_str())
+            })
+    }
+
     /// The API metric name of a series: the expansion of `as` over the first match (§2.3).
     pub fn metric_name_for(&self, series_name: &str) -> Option<String> {
         let captures = self.name_regex.captures(series_name)?;
