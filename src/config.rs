@@ -379,10 +379,13 @@ mod tests;
 
 const DEFAULT_CONFIG: &str = include_str!("../config/default.yaml");
 
-/// The reference's `config-gen` output for a label prefix and rate interval.
+/// The reference's `config-gen` output for a label prefix and rate interval, byte for byte:
+/// the same values, re-folded at 80 columns the way its YAML encoder (yaml.v2) folds plain
+/// scalars, so a different interval or prefix moves the line breaks exactly as upstream's do.
 pub fn generate_default(label_prefix: &str, rate_interval: PromDuration) -> String {
-    DEFAULT_CONFIG
+    let unfolded = unfold(DEFAULT_CONFIG)
         .replace("[5m]", &format!("[{rate_interval}]"))
+        .replace("window: 5m", &format!("window: {rate_interval}"))
         .replace(
             r#"'{namespace!="",__name__!~"^container_.*"}'"#,
             &format!(r#"'{{{label_prefix}namespace!="",__name__!~"^container_.*"}}'"#),
@@ -394,5 +397,72 @@ pub fn generate_default(label_prefix: &str, rate_interval: PromDuration) -> Stri
         .replace(
             "containerLabel: container",
             &format!("containerLabel: {label_prefix}container"),
-        )
+        );
+    let mut out = String::with_capacity(unfolded.len() + 64);
+    for line in unfolded.lines() {
+        fold_plain(line, &mut out);
+        out.push('\n');
+    }
+    out
+}
+
+/// Joins the continuation lines of folded scalars back onto their key's line.
+fn unfold(text: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let continuation = !trimmed.starts_with("- ")
+            && !trimmed.contains(": ")
+            && !trimmed.ends_with(':')
+            && !lines.is_empty();
+        match lines.last_mut() {
+            Some(last) if continuation => {
+                last.push(' ');
+                last.push_str(trimmed);
+            }
+            _ => lines.push(line.to_string()),
+        }
+    }
+    lines.join("\n")
+}
+
+/// libyaml's plain-scalar writer: at a single space, once the column has passed 80 and the
+/// next character is not a space, break the line and indent two past the key.
+fn fold_plain(line: &str, out: &mut String) {
+    const BEST_WIDTH: usize = 80;
+    let trimmed = line.trim_start();
+    let mut indent = line.len() - trimmed.len();
+    if trimmed.starts_with("- ") {
+        indent += 2;
+    }
+    let Some((key, value)) = line.split_once(": ") else {
+        out.push_str(line);
+        return;
+    };
+    if value.starts_with(['\'', '"']) {
+        out.push_str(line);
+        return;
+    }
+    out.push_str(key);
+    out.push_str(": ");
+    let mut column = key.chars().count() + 2;
+    let mut after_space = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            if !after_space && column > BEST_WIDTH && chars.peek().is_some_and(|n| *n != ' ') {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', indent + 2));
+                column = indent + 2;
+            } else {
+                out.push(c);
+                column += 1;
+            }
+            after_space = true;
+        } else {
+            out.push(c);
+            column += 1;
+            after_space = false;
+        }
+    }
 }

@@ -123,3 +123,52 @@ fn the_upstream_sample_config_is_not_valid_yaml() {
     let err = parse(text).unwrap_err();
     assert_eq!(err.position.line, 3, "{err}");
 }
+
+/// config-gen output, compared with the reference's folding (§2.8): the default is the file
+/// itself, and other intervals and prefixes move the breaks as yaml.v2 does.
+#[test]
+fn config_gen_folds_like_the_reference() {
+    use crate::config::generate_default;
+    let five = generate_default("", PromDuration::from_millis(300_000));
+    assert_eq!(five, include_str!("../../config/default.yaml"));
+    let cases = [
+        // (prefix, interval, a line that must appear)
+        (
+            "",
+            90_000,
+            "  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>,container!=\"POD\"}[1m30s]))\n    by (<<.GroupBy>>)\n",
+        ),
+        (
+            "",
+            60_000,
+            "  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>,container!=\"POD\"}[1m])) by\n    (<<.GroupBy>>)\n",
+        ),
+        ("", 60_000, "  window: 1m\n"),
+        (
+            "kube_",
+            300_000,
+            "- seriesQuery: '{kube_namespace!=\"\",__name__!~\"^container_.*\"}'\n",
+        ),
+        ("kube_", 300_000, "    template: kube_<<.Resource>>\n"),
+        ("kube_", 300_000, "    containerLabel: kube_container\n"),
+        (
+            "",
+            3_600_000,
+            "    containerQuery: sum(container_memory_working_set_bytes{<<.LabelMatchers>>}) by\n      (<<.GroupBy>>)\n",
+        ),
+        (
+            "",
+            3_600_000,
+            "    nodeQuery: sum(rate(container_cpu_usage_seconds_total{<<.LabelMatchers>>, id='/'}[1h]))\n      by (<<.GroupBy>>)\n",
+        ),
+    ];
+    for (prefix, millis, line) in cases {
+        let out = generate_default(prefix, PromDuration::from_millis(millis));
+        assert!(
+            out.contains(line),
+            "{prefix:?} {millis}: {line:?} missing from\n{out}"
+        );
+        let reparsed = Config::parse(Path::new("gen.yaml"), &out).unwrap();
+        assert_eq!(reparsed.rules.len(), 6);
+    }
+}
