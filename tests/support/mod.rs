@@ -136,11 +136,16 @@ impl Prometheus {
     }
 
     pub fn start_on(port: u16, targets: &[SocketAddr]) -> Prometheus {
+        Prometheus::start_with(port, targets, "1s")
+    }
+
+    /// Any scrape interval (the benchmark scrapes large targets every 15s).
+    pub fn start_with(port: u16, targets: &[SocketAddr], interval: &str) -> Prometheus {
         let binary = which_prometheus();
         let dir = tempfile::tempdir().unwrap();
         let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: demo\n  honor_labels: true\n  static_configs:\n  - targets: [{}]\n",
+            "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n- job_name: demo\n  honor_labels: true\n  static_configs:\n  - targets: [{}]\n",
             targets.join(", ")
         );
         let config_path = dir.path().join("prometheus.yml");
