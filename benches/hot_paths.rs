@@ -45,7 +45,11 @@ fn series(n: usize) -> Vec<Series> {
                 labels.push(("container".to_string(), format!("c{}", i % 3)));
             }
             labels.sort();
-            Series { name, labels }
+            Series {
+                name,
+                labels,
+                count: 1,
+            }
         })
         .collect()
 }

@@ -664,7 +664,7 @@ pub async fn run_custom(
     request: &CustomRequest,
 ) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
     let query = &plan.query;
-    let samples = match state.prometheus.query(query, SystemTime::now()).await {
+    let samples = match state.prometheus.query_now(query).await {
         Ok(QueryResult::Vector(samples)) => samples,
         Ok(other) => {
             tracing::warn!(query = %query, result = ?std::mem::discriminant(&other), "unexpected query result type");

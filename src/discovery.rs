@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 
 use crate::model::{GroupResource, MetricName, Scope};
 use crate::naming::{CompiledRule, ResourceMapper, RuleSet};
-use crate::prometheus::{self, Series};
+use crate::prometheus::{self, Series, SeriesDetail};
 
 // === Registry ===
 
@@ -110,7 +110,7 @@ impl Registry {
             let Some(list) = series.get(&rule.series_query) else {
                 continue;
             };
-            count += list.len();
+            count += list.iter().map(|s| s.count).sum::<usize>();
             // Series share a few names and label names: name each distinct series name once,
             // resolve each label name once, and register each (series name, resource) once.
             let mut names: HashMap<&str, Option<MetricName>> = HashMap::new();
@@ -291,13 +291,19 @@ pub async fn fetch_series(
     client: &prometheus::Client,
     rules: &[Arc<CompiledRule>],
     start: SystemTime,
+    detail: SeriesDetail,
 ) -> Result<HashMap<String, Vec<Series>>, RelistError> {
     let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
     queries.sort();
     queries.dedup();
     let calls = queries
         .iter()
-        .map(|q| async move { (q.to_string(), series_with_retries(client, q, start).await) });
+        .map(|q| async move {
+            (
+                q.to_string(),
+                series_with_retries(client, q, start, detail).await,
+            )
+        });
     let mut out = HashMap::new();
     for (query, result) in futures_util::future::join_all(calls).await {
         let series = result.map_err(|source| RelistError {
@@ -315,10 +321,11 @@ async fn series_with_retries(
     client: &prometheus::Client,
     query: &str,
     start: SystemTime,
+    detail: SeriesDetail,
 ) -> Result<Vec<Series>, prometheus::Error> {
     let mut attempt = 0u32;
     loop {
-        match client.series(query, start).await {
+        match client.series(query, start, detail).await {
             Ok(series) => return Ok(series),
             Err(e) if attempt < 2 && transient(&e) => {
                 attempt += 1;
@@ -371,7 +378,13 @@ pub async fn relist_once(
         },
     };
     let metrics = crate::telemetry::metrics();
-    let series = match fetch_series(client, list, start).await {
+    // Objects come from series labels only in standalone mode; otherwise label names suffice.
+    let detail = if options.collect_objects {
+        SeriesDetail::Full
+    } else {
+        SeriesDetail::Shapes
+    };
+    let series = match fetch_series(client, list, start, detail).await {
         Ok(series) => series,
         Err(e) => {
             metrics.discovery_failures.get_or_create(&kind_label).inc();
@@ -392,7 +405,7 @@ pub async fn relist_once(
             next.clone_custom_from(&current);
         }
     }
-    let series_count = series.values().map(Vec::len).sum::<usize>();
+    let series_count = series.values().flatten().map(|s| s.count).sum::<usize>();
     let metric_count = match kind {
         RuleKind::Custom => next.custom_keys.len(),
         RuleKind::External => next.external_keys.len(),

@@ -90,7 +90,7 @@ fn trace_rule(
     let mut report = RuleReport {
         rule: rule.id.clone(),
         series_query: rule.series_query.clone(),
-        series: series.len(),
+        series: series.iter().map(|s| s.count).sum(),
         ..RuleReport::default()
     };
     let mut names_seen: HashMap<&str, Option<String>> = HashMap::new();
@@ -743,9 +743,14 @@ pub async fn discover(
     let start = SystemTime::now()
         .checked_sub(max_age)
         .unwrap_or(SystemTime::UNIX_EPOCH);
+    let detail = if collect_objects {
+        crate::prometheus::SeriesDetail::Full
+    } else {
+        crate::prometheus::SeriesDetail::Shapes
+    };
     let (custom, external) = futures_util::future::join(
-        discovery::fetch_series(&state.prometheus, &rules.custom, start),
-        discovery::fetch_series(&state.prometheus, &rules.external, start),
+        discovery::fetch_series(&state.prometheus, &rules.custom, start, detail),
+        discovery::fetch_series(&state.prometheus, &rules.external, start, detail),
     )
     .await;
     let (custom, external) = (custom?, external?);

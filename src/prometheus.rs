@@ -6,7 +6,7 @@
 //!   `status: error` becomes `Error::Api`; any other code is `Error::UnexpectedStatus`.
 //! - Nothing here knows Kubernetes words; URLs in errors and logs never carry credentials.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,13 +79,14 @@ pub enum BuildError {
 
 // === Errors ===
 
-#[derive(Debug, thiserror::Error)]
+/// Clone, because one in-flight query's outcome is handed to every request that joined it.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     #[error("request to {url} failed: {source}")]
     Transport {
         url: String,
         #[source]
-        source: reqwest::Error,
+        source: Arc<reqwest::Error>,
     },
     #[error("request to {url} timed out after {timeout:?}")]
     Timeout { url: String, timeout: Duration },
@@ -125,13 +126,19 @@ fn record<T>(endpoint: Endpoint, result: &Result<T, Error>, started: std::time::
     telemetry::metrics().observe_prometheus(endpoint, kind, started.elapsed());
 }
 
+mod series;
+pub use series::SeriesDetail;
+
 // === Results ===
 
 /// One series from `/api/v1/series`: its name and the other labels, sorted by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Series {
     pub name: String,
+    /// With `SeriesDetail::Shapes`, the values are empty.
     pub labels: Vec<(String, String)>,
+    /// How many series of Prometheus' answer this entry stands for (1 unless shapes).
+    pub count: usize,
 }
 
 impl Series {
@@ -140,20 +147,6 @@ impl Series {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Series {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut labels: Vec<(String, String)> = BTreeMap::<String, String>::deserialize(d)?
-            .into_iter()
-            .collect();
-        let name = match labels.iter().position(|(k, _)| k == "__name__") {
-            Some(i) => labels.remove(i).1,
-            None => String::new(),
-        };
-        labels.shrink_to_fit();
-        Ok(Series { name, labels })
     }
 }
 
@@ -215,7 +208,13 @@ pub struct Client {
     /// `--prometheus-token-file`, re-read when it changes (projected tokens rotate).
     token: Option<Arc<TokenFile>>,
     max_response_bytes: usize,
+    /// Instant queries in flight, by PromQL: identical concurrent requests share one call.
+    in_flight: Arc<std::sync::Mutex<HashMap<String, SharedQuery>>>,
 }
+
+type SharedQuery = futures_util::future::Shared<
+    futures_util::future::BoxFuture<'static, Result<QueryResult, Error>>,
+>;
 
 /// A bearer token file, re-read when its modification time changes; trimmed, because a
 /// trailing newline made the reference fail every request (§4.1).
@@ -326,6 +325,7 @@ impl Client {
             display_url,
             token,
             max_response_bytes: options.max_response_bytes,
+            in_flight: Default::default(),
         })
     }
 
@@ -334,21 +334,37 @@ impl Client {
         &self.display_url
     }
 
-    /// `/api/v1/series` with one `match[]` and `start` (§4.1).
-    pub async fn series(&self, selector: &str, start: SystemTime) -> Result<Vec<Series>, Error> {
+    /// `/api/v1/series` with one `match[]` and `start` (§4.1), decoded as it arrives (the
+    /// answer is never held whole): every series with its values, or with
+    /// `SeriesDetail::Shapes` one entry per distinct name and label-name set, which is all
+    /// that discovery needs when objects come from the Kubernetes API.
+    pub async fn series(
+        &self,
+        selector: &str,
+        start: SystemTime,
+        detail: SeriesDetail,
+    ) -> Result<Vec<Series>, Error> {
         let started = std::time::Instant::now();
-        let result = self.series_call(selector, start).await;
+        let result = self.series_call(selector, start, detail).await;
         record(Endpoint::series, &result, started);
         result
     }
 
-    async fn series_call(&self, selector: &str, start: SystemTime) -> Result<Vec<Series>, Error> {
+    async fn series_call(
+        &self,
+        selector: &str,
+        start: SystemTime,
+        detail: SeriesDetail,
+    ) -> Result<Vec<Series>, Error> {
         let params = [
             ("match[]", selector.to_string()),
             ("start", format_time(start)),
         ];
-        let data: Option<Vec<Series>> = self.call("/api/v1/series", &params).await?;
-        Ok(data.unwrap_or_default())
+        let (response, url) = self.send("/api/v1/series", &params).await?;
+        series::decode_streaming(response, url, self.max_response_bytes, detail, |url, e| {
+            self.transport(url, e)
+        })
+        .await
     }
 
     /// `/api/v1/query`, an instant query at `time`.
@@ -357,6 +373,47 @@ impl Client {
         let result = self.query_call(query, time).await;
         record(Endpoint::query, &result, started);
         result
+    }
+
+    /// An instant query at the time it is sent, shared with identical queries already in
+    /// flight (single flight). An HPA's workers and several HPAs on one workload ask the same
+    /// question within milliseconds; one Prometheus evaluation answers all of them. Nothing is
+    /// cached: a request joins only a call that has not finished, so no answer is older than
+    /// that call's own duration. The call runs as its own task, so a caller that gives up
+    /// (timeout, disconnect) does not cancel it for the others.
+    pub async fn query_now(&self, query: &PromQl) -> Result<QueryResult, Error> {
+        let key = query.as_str();
+        let shared = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            match in_flight.get(key) {
+                Some(call) => {
+                    telemetry::metrics().prometheus_coalesced.inc();
+                    call.clone()
+                }
+                None => {
+                    let client = self.clone();
+                    let owned = query.clone();
+                    let task = tokio::spawn(async move {
+                        let result = client.query(&owned, SystemTime::now()).await;
+                        client
+                            .in_flight
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(owned.as_str());
+                        result
+                    });
+                    let call: SharedQuery = futures_util::FutureExt::shared(Box::pin(async move {
+                        task.await.unwrap_or_else(|e| {
+                            Err(Error::Decode(format!("the query task failed: {e}")))
+                        })
+                    })
+                        as futures_util::future::BoxFuture<'static, _>);
+                    in_flight.insert(key.to_string(), call.clone());
+                    call
+                }
+            }
+        };
+        shared.await
     }
 
     async fn query_call(&self, query: &PromQl, time: SystemTime) -> Result<QueryResult, Error> {
@@ -394,11 +451,12 @@ impl Client {
         }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(
+    /// Sends a call; answers with the response (status checked) and the URL for messages.
+    async fn send(
         &self,
         endpoint: &str,
         params: &[(&str, String)],
-    ) -> Result<Option<T>, Error> {
+    ) -> Result<(reqwest::Response, String), Error> {
         let mut url = self.base.clone();
         let path = format!("{}{}", self.base.path().trim_end_matches('/'), endpoint);
         url.set_path(&path);
@@ -439,6 +497,15 @@ impl Client {
         if !(response.status().is_success() || matches!(code, 400 | 422 | 503)) {
             return Err(Error::UnexpectedStatus { url: log_url, code });
         }
+        Ok((response, log_url))
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        params: &[(&str, String)],
+    ) -> Result<Option<T>, Error> {
+        let (response, log_url) = self.send(endpoint, params).await?;
         let mut response = response;
         let mut body: Vec<u8> = Vec::with_capacity(
             response
@@ -480,7 +547,7 @@ impl Client {
         } else {
             Error::Transport {
                 url: url.to_string(),
-                source,
+                source: Arc::new(source),
             }
         }
     }

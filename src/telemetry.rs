@@ -91,6 +91,7 @@ pub struct Metrics {
     pub request_duration: Family<RouteLabels, Histogram>,
     pub prometheus_requests: Family<PrometheusLabels, Counter>,
     pub prometheus_duration: Family<EndpointLabels, Histogram>,
+    pub prometheus_coalesced: Counter,
     pub discovery_duration: Family<KindLabels, Histogram>,
     pub discovery_failures: Family<KindLabels, Counter>,
     pub discovery_series: Family<KindLabels, Gauge>,
@@ -121,6 +122,7 @@ impl Metrics {
             request_duration: Family::new_with_constructor(latency_histogram),
             prometheus_requests: Family::default(),
             prometheus_duration: Family::new_with_constructor(latency_histogram),
+            prometheus_coalesced: Counter::default(),
             discovery_duration: Family::new_with_constructor(relist_histogram),
             discovery_failures: Family::default(),
             discovery_series: Family::default(),
@@ -156,6 +158,11 @@ impl Metrics {
             "prometheus_adapter_prometheus_request_duration_seconds",
             "Latency of calls to Prometheus, by endpoint",
             m.prometheus_duration.clone(),
+        );
+        r.register(
+            "prometheus_adapter_prometheus_queries_coalesced",
+            "Instant queries answered by joining an identical query already in flight",
+            m.prometheus_coalesced.clone(),
         );
         r.register(
             "prometheus_adapter_discovery_duration_seconds",

@@ -12,7 +12,7 @@ use axum::routing::any;
 use prometheus_adapter::config::Config;
 use prometheus_adapter::discovery;
 use prometheus_adapter::naming::{RuleSet, StaticMapper};
-use prometheus_adapter::prometheus::{Client, ClientOptions, Error, Verb};
+use prometheus_adapter::prometheus::{Client, ClientOptions, Error, SeriesDetail, Verb};
 
 #[derive(Default)]
 struct Seen {
@@ -90,18 +90,18 @@ async fn bearer_tokens_are_re_read_when_the_file_changes() {
     std::fs::write(&token, "first\n").unwrap();
     let client = client(&url, Some(&token), 1 << 20);
     client
-        .series("{__name__=\"q\"}", SystemTime::now())
+        .series("{__name__=\"q\"}", SystemTime::now(), SeriesDetail::Full)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     std::fs::write(&token, "second\n").unwrap();
     client
-        .series("{__name__=\"q\"}", SystemTime::now())
+        .series("{__name__=\"q\"}", SystemTime::now(), SeriesDetail::Full)
         .await
         .unwrap();
     std::fs::remove_file(&token).unwrap();
     client
-        .series("{__name__=\"q\"}", SystemTime::now())
+        .series("{__name__=\"q\"}", SystemTime::now(), SeriesDetail::Full)
         .await
         .unwrap();
     let auths: Vec<String> = seen
@@ -121,7 +121,7 @@ async fn oversized_answers_fail_clearly() {
     seen.pad.store(2 << 20, Ordering::SeqCst);
     let url = fake(seen).await;
     let err = client(&url, None, 1 << 20)
-        .series("{__name__=\"q\"}", SystemTime::now())
+        .series("{__name__=\"q\"}", SystemTime::now(), SeriesDetail::Full)
         .await
         .unwrap_err();
     assert!(
@@ -137,14 +137,14 @@ async fn long_get_queries_are_sent_as_post() {
     let url = fake(seen.clone()).await;
     let client = client(&url, None, 1 << 20);
     client
-        .series("{__name__=\"q\"}", SystemTime::now())
+        .series("{__name__=\"q\"}", SystemTime::now(), SeriesDetail::Full)
         .await
         .unwrap();
     let long = format!(
         "{{__name__=\"q\",pod=~\"{}\"}}",
         vec!["pod-name-0000"; 1000].join("|")
     );
-    client.series(&long, SystemTime::now()).await.unwrap();
+    client.series(&long, SystemTime::now(), SeriesDetail::Full).await.unwrap();
     let methods: Vec<(String, bool)> = seen
         .requests
         .lock()
@@ -170,7 +170,7 @@ async fn discovery_retries_transient_failures() {
     .unwrap();
     let rules = RuleSet::compile(&config, Path::new("r.yaml"), &StaticMapper::builtin()).unwrap();
     let client = client(&url, None, 1 << 20);
-    let series = discovery::fetch_series(&client, &rules.custom, SystemTime::now())
+    let series = discovery::fetch_series(&client, &rules.custom, SystemTime::now(), SeriesDetail::Full)
         .await
         .unwrap();
     assert_eq!(
@@ -182,7 +182,7 @@ async fn discovery_retries_transient_failures() {
     // A third consecutive failure is reported (and the relist keeps the previous registry).
     seen.failures.store(3, Ordering::SeqCst);
     assert!(
-        discovery::fetch_series(&client, &rules.custom, SystemTime::now())
+        discovery::fetch_series(&client, &rules.custom, SystemTime::now(), SeriesDetail::Full)
             .await
             .is_err()
     );

@@ -1,7 +1,6 @@
 //! external.metrics.k8s.io/v1beta1 (reference §5.4): metrics tied to no object.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -136,7 +135,7 @@ pub async fn external_values(
     })?;
     let result = state
         .prometheus
-        .query(&query, SystemTime::now())
+        .query_now(&query)
         .await
         .map_err(|e| {
             tracing::warn!(query = %query, error = %e, "unable to fetch metrics from prometheus");

@@ -18,6 +18,7 @@ fn series(name: &str, labels: &[(&str, &str)]) -> Series {
     Series {
         name: name.to_string(),
         labels,
+        count: 1,
     }
 }
 
