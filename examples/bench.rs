@@ -125,7 +125,9 @@ fn pod_series(i: usize, out: &mut String) {
     let ns = pod_namespace(i);
     let pod = format!("pod-{i}");
     for container in ["app", "sidecar"] {
-        let l = format!(r#"namespace="{ns}",pod="{pod}",container="{container}",image="registry/{container}:1""#);
+        let l = format!(
+            r#"namespace="{ns}",pod="{pod}",container="{container}",image="registry/{container}:1""#
+        );
         let _ = writeln!(out, "container_cpu_usage_seconds_total{{{l}}} {}", 1000 + i);
         let _ = writeln!(out, "container_memory_working_set_bytes{{{l}}} 104857600");
         let _ = writeln!(out, "container_memory_rss{{{l}}} 83886080");
@@ -134,8 +136,16 @@ fn pod_series(i: usize, out: &mut String) {
         let _ = writeln!(out, "container_spec_cpu_shares{{{l}}} 1024");
     }
     let l = format!(r#"namespace="{ns}",pod="{pod}",container="app",interface="eth0""#);
-    let _ = writeln!(out, "container_network_receive_bytes_total{{{l}}} {}", 5000 + i);
-    let _ = writeln!(out, "container_network_transmit_bytes_total{{{l}}} {}", 7000 + i);
+    let _ = writeln!(
+        out,
+        "container_network_receive_bytes_total{{{l}}} {}",
+        5000 + i
+    );
+    let _ = writeln!(
+        out,
+        "container_network_transmit_bytes_total{{{l}}} {}",
+        7000 + i
+    );
     for method in ["GET", "POST"] {
         for code in ["200", "500"] {
             let _ = writeln!(
@@ -151,7 +161,10 @@ fn pod_series(i: usize, out: &mut String) {
             r#"http_request_duration_seconds_count{{namespace="{ns}",pod="{pod}",handler="{handler}"}} 1"#
         );
     }
-    let _ = writeln!(out, r#"process_open_fds{{namespace="{ns}",pod="{pod}"}} 42"#);
+    let _ = writeln!(
+        out,
+        r#"process_open_fds{{namespace="{ns}",pod="{pod}"}} 42"#
+    );
     let _ = writeln!(out, r#"app_queue_depth{{namespace="{ns}",pod="{pod}"}} 3"#);
 }
 
@@ -319,8 +332,8 @@ impl Running {
     }
 
     fn proc_status(&self, field: &str) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix(field))
@@ -436,7 +449,10 @@ async fn series_calls_direct(data: &Dataset) -> (f64, u64) {
             body.len() as u64
         }
     });
-    let bytes: u64 = futures_util::future::join_all(calls).await.into_iter().sum();
+    let bytes: u64 = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .sum();
     (t.elapsed().as_secs_f64(), bytes)
 }
 
@@ -444,6 +460,8 @@ async fn series_calls_direct(data: &Dataset) -> (f64, u64) {
 
 struct W3 {
     rss: u64,
+    anon: u64,
+    file: u64,
     cpu_percent: f64,
 }
 
@@ -457,6 +475,8 @@ async fn idle(data: &Dataset, seconds: u64) -> W3 {
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     W3 {
         rss: adapter.proc_status("VmRSS:"),
+        anon: adapter.proc_status("RssAnon:"),
+        file: adapter.proc_status("RssFile:"),
         cpu_percent: (adapter.cpu() - cpu) / seconds as f64 * 100.0,
     }
 }
@@ -483,15 +503,24 @@ struct Wrk {
 
 fn wrk(url: &str, concurrency: usize, seconds: u64, bearer: bool) -> Wrk {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", &format!("-c{concurrency}"), &format!("-d{seconds}s"), "--latency"]);
+    cmd.args([
+        "-t2",
+        &format!("-c{concurrency}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
     if bearer {
         cmd.args(["-H", "Authorization: Bearer test"]);
     }
-    let out = cmd.arg(url).output().expect("wrk is installed (scripts/bench.sh installs it)");
+    let out = cmd
+        .arg(url)
+        .output()
+        .expect("wrk is installed (scripts/bench.sh installs it)");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let duration = |s: &str| -> f64 {
         let s = s.trim();
-        let (number, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+        let (number, unit) =
+            s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
         let n: f64 = number.parse().unwrap_or(f64::NAN);
         match unit {
             "us" => n / 1e6,
@@ -547,14 +576,26 @@ async fn serving(data: &Dataset, seconds: u64) -> Vec<W2> {
         assert_eq!(items, pods, "{path}");
         // The PromQL the adapter runs, from `explain`, sent straight to Prometheus.
         let explain = Command::new(adapter_binary())
-            .args(["explain", "pods/http_requests", "-n", namespace, "-l", "app=web", "-o", "json"])
+            .args([
+                "explain",
+                "pods/http_requests",
+                "-n",
+                namespace,
+                "-l",
+                "app=web",
+                "-o",
+                "json",
+            ])
             .arg(format!("--config={}", data.rules.display()))
             .arg(format!("--prometheus-url={}", data.prometheus.url()))
             .arg(format!("--lister-kubeconfig={}", data.kubeconfig.display()))
             .output()
             .unwrap();
         let report: serde_json::Value = serde_json::from_slice(&explain.stdout).unwrap();
-        let promql = report["promql"].as_str().expect("explain gives the PromQL").to_string();
+        let promql = report["promql"]
+            .as_str()
+            .expect("explain gives the PromQL")
+            .to_string();
         let direct_url = format!(
             "{}/api/v1/query?query={}",
             data.prometheus.url(),
@@ -598,7 +639,10 @@ fn render(w1: &[W1], w2: &[W2], w3: Option<&W3>) -> String {
         t,
         "Machine: {cores} cores; adapter, Prometheus and wrk share them. Command: scripts/bench.sh\n"
     );
-    let _ = writeln!(t, "| workload | adapter | Prometheus alone (the limit) | target | |");
+    let _ = writeln!(
+        t,
+        "| workload | adapter | Prometheus alone (the limit) | target | |"
+    );
     let _ = writeln!(t, "|---|---|---|---|---|");
     // (series, reference CPU-s per relist)
     let reference_cpu = |n: usize| match n {
@@ -669,8 +713,10 @@ fn render(w1: &[W1], w2: &[W2], w3: Option<&W3>) -> String {
     if let Some(r) = w3 {
         let _ = writeln!(
             t,
-            "| W3 idle | RSS {}, {:.3}% of a core | – | RSS < 15 MiB, CPU < 0.1% | {} |",
+            "| W3 idle | RSS {} ({} heap, {} mapped binary), {:.3}% of a core | – | RSS < 15 MiB, CPU < 0.1% | {} |",
             mib(r.rss),
+            mib(r.anon),
+            mib(r.file),
             r.cpu_percent,
             verdict(r.rss < 15 << 20 && r.cpu_percent < 0.1),
         );

@@ -296,14 +296,12 @@ pub async fn fetch_series(
     let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
     queries.sort();
     queries.dedup();
-    let calls = queries
-        .iter()
-        .map(|q| async move {
-            (
-                q.to_string(),
-                series_with_retries(client, q, start, detail).await,
-            )
-        });
+    let calls = queries.iter().map(|q| async move {
+        (
+            q.to_string(),
+            series_with_retries(client, q, start, detail).await,
+        )
+    });
     let mut out = HashMap::new();
     for (query, result) in futures_util::future::join_all(calls).await {
         let series = result.map_err(|source| RelistError {

@@ -54,6 +54,16 @@ struct Cli {
     /// Extra header `name=value` for every Prometheus request (repeatable).
     #[arg(long, action = ArgAction::Append)]
     prometheus_header: Vec<String>,
+    /// Basic-auth user for Prometheus (new; with --prometheus-basic-auth-password-file).
+    #[arg(long, default_value = "")]
+    prometheus_basic_auth_username: String,
+    /// File holding the basic-auth password, re-read when it changes (new).
+    #[arg(long, default_value = "")]
+    prometheus_basic_auth_password_file: String,
+    /// Extra query parameter `name=value` for every Prometheus call, e.g. Thanos' `dedup=true`
+    /// or `partial_response=false` (new; repeatable).
+    #[arg(long, action = ArgAction::Append)]
+    prometheus_query_param: Vec<String>,
     /// HTTP verb for Prometheus calls: GET or POST.
     #[arg(long, default_value = "GET")]
     prometheus_verb: String,
@@ -798,24 +808,49 @@ fn build_prometheus_client(cli: &Cli) -> anyhow::Result<prometheus::Client> {
     }
     let url = url::Url::parse(&cli.prometheus_url)
         .with_context(|| format!("invalid --prometheus-url {:?}", cli.prometheus_url))?;
-    let headers = cli
-        .prometheus_header
-        .iter()
-        .map(|h| match h.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (h.clone(), String::new()),
-        })
-        .collect();
+    let pairs = |list: &[String]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|h| match h.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (h.clone(), String::new()),
+            })
+            .collect()
+    };
+    let headers = pairs(&cli.prometheus_header);
+    let basic_auth = match (
+        cli.prometheus_basic_auth_username.as_str(),
+        non_empty(&cli.prometheus_basic_auth_password_file),
+    ) {
+        ("", None) => None,
+        (user, Some(file)) if !user.is_empty() => Some((user.to_string(), file)),
+        _ => anyhow::bail!(
+            "--prometheus-basic-auth-username and --prometheus-basic-auth-password-file go together"
+        ),
+    };
+    let kube_auth = if cli.prometheus_auth_incluster {
+        Some(prometheus::KubeAuth::in_cluster(Path::new(
+            prometheus::SERVICE_ACCOUNT_DIR,
+        ))?)
+    } else if !cli.prometheus_auth_config.is_empty() {
+        Some(prometheus::KubeAuth::from_kubeconfig(Path::new(
+            &cli.prometheus_auth_config,
+        ))?)
+    } else {
+        None
+    };
     let options = prometheus::ClientOptions {
         url,
         verb,
         headers,
         token_file: non_empty(&cli.prometheus_token_file),
+        basic_auth,
+        kube_auth,
         ca_file: non_empty(&cli.prometheus_ca_file),
         client_cert_file: non_empty(&cli.prometheus_client_tls_cert_file),
         client_key_file: non_empty(&cli.prometheus_client_tls_key_file),
         timeout: cli.prometheus_timeout,
         max_response_bytes: cli.prometheus_max_response_bytes,
+        query_params: pairs(&cli.prometheus_query_param),
     };
     Ok(prometheus::Client::new(&options)?)
 }

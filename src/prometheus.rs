@@ -52,6 +52,10 @@ pub struct ClientOptions {
     /// `--prometheus-header name=value`, repeatable.
     pub headers: Vec<(String, String)>,
     pub token_file: Option<PathBuf>,
+    /// `--prometheus-basic-auth-username` and the file holding the password.
+    pub basic_auth: Option<(String, PathBuf)>,
+    /// `--prometheus-auth-config` / `--prometheus-auth-incluster`.
+    pub kube_auth: Option<KubeAuth>,
     pub ca_file: Option<PathBuf>,
     pub client_cert_file: Option<PathBuf>,
     pub client_key_file: Option<PathBuf>,
@@ -59,6 +63,8 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Larger answers fail with `Error::ResponseTooLarge` instead of exhausting memory.
     pub max_response_bytes: usize,
+    /// Extra parameters sent with every call (`--prometheus-query-param`, repeatable).
+    pub query_params: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +77,10 @@ pub enum BuildError {
     KeyPair(String),
     #[error("failed to read prometheus-token-file: {0}")]
     ReadToken(#[source] std::io::Error),
+    #[error("failed to read prometheus-basic-auth-password-file: {0}")]
+    ReadPassword(#[source] std::io::Error),
+    #[error("{0}")]
+    AuthConfig(String),
     #[error("invalid prometheus-header {0:?}: {1}")]
     Header(String, String),
     #[error("unable to construct Prometheus client: {0}")]
@@ -126,7 +136,9 @@ fn record<T>(endpoint: Endpoint, result: &Result<T, Error>, started: std::time::
     telemetry::metrics().observe_prometheus(endpoint, kind, started.elapsed());
 }
 
+mod auth;
 mod series;
+pub use auth::{KubeAuth, SERVICE_ACCOUNT_DIR};
 pub use series::SeriesDetail;
 
 // === Results ===
@@ -199,15 +211,17 @@ struct RawSample {
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    http: reqwest::Client,
+    http: Arc<auth::ReloadingHttp>,
     base: Url,
     verb: Verb,
     timeout: Duration,
     /// The URL as configured but without user-info, for logs and metrics.
     display_url: String,
-    /// `--prometheus-token-file`, re-read when it changes (projected tokens rotate).
-    token: Option<Arc<TokenFile>>,
+    /// The Authorization header from a file (bearer token or basic-auth password), re-read
+    /// when it changes; `None` when a fixed header (or nothing) authenticates.
+    token: Option<Arc<auth::CredentialFile>>,
     max_response_bytes: usize,
+    query_params: Arc<[(String, String)]>,
     /// Instant queries in flight, by PromQL: identical concurrent requests share one call.
     in_flight: Arc<std::sync::Mutex<HashMap<String, SharedQuery>>>,
 }
@@ -215,55 +229,6 @@ pub struct Client {
 type SharedQuery = futures_util::future::Shared<
     futures_util::future::BoxFuture<'static, Result<QueryResult, Error>>,
 >;
-
-/// A bearer token file, re-read when its modification time changes; trimmed, because a
-/// trailing newline made the reference fail every request (§4.1).
-#[derive(Debug)]
-struct TokenFile {
-    path: PathBuf,
-    current: std::sync::Mutex<(Option<SystemTime>, HeaderValue)>,
-}
-
-impl TokenFile {
-    fn read(path: &std::path::Path) -> Result<TokenFile, BuildError> {
-        let (modified, value) = Self::load(path).map_err(BuildError::ReadToken)?;
-        Ok(TokenFile {
-            path: path.to_path_buf(),
-            current: std::sync::Mutex::new((modified, value)),
-        })
-    }
-
-    fn load(path: &std::path::Path) -> std::io::Result<(Option<SystemTime>, HeaderValue)> {
-        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let token = std::fs::read_to_string(path)?;
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        value.set_sensitive(true);
-        Ok((modified, value))
-    }
-
-    /// The current header; a file that cannot be read keeps the last good token.
-    fn header(&self) -> HeaderValue {
-        let modified = std::fs::metadata(&self.path)
-            .and_then(|m| m.modified())
-            .ok();
-        let Ok(mut current) = self.current.lock() else {
-            return HeaderValue::from_static("");
-        };
-        if modified != current.0 {
-            match Self::load(&self.path) {
-                Ok(fresh) => {
-                    tracing::info!(path = %self.path.display(), "re-read the Prometheus bearer token");
-                    *current = fresh;
-                }
-                Err(e) => {
-                    tracing::warn!(path = %self.path.display(), error = %e, "keeping the previous Prometheus bearer token")
-                }
-            }
-        }
-        current.1.clone()
-    }
-}
 
 impl Client {
     pub fn new(options: &ClientOptions) -> Result<Client, BuildError> {
@@ -278,44 +243,72 @@ impl Client {
                 .map_err(|e| BuildError::Header(name.clone(), e.to_string()))?;
             headers.append(header_name, header_value);
         }
-        // Authorization precedence (§4.1): explicit header > URL user-info > token file.
+        // Authorization precedence (§4.1, `auth`): explicit header > URL user-info > basic-auth
+        // flags > token file > kubeconfig / in-cluster credentials.
         if !headers.contains_key(AUTHORIZATION) && !base.username().is_empty() {
             let user = percent_decode(base.username());
             let password = base.password().map(percent_decode).unwrap_or_default();
-            let token = base64_encode(format!("{user}:{password}").as_bytes());
-            let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+            let mut value = HeaderValue::from_str(&auth::basic_value(&user, &password))
                 .map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
         let _ = base.set_username("");
         let _ = base.set_password(None);
-        let token = match (headers.contains_key(AUTHORIZATION), &options.token_file) {
-            (false, Some(path)) => Some(Arc::new(TokenFile::read(path)?)),
-            _ => None,
-        };
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)));
-        if let Some(ca) = &options.ca_file {
-            let pem = std::fs::read(ca).map_err(BuildError::ReadCa)?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| BuildError::NoCerts)?;
-            if certs.is_empty() {
-                return Err(BuildError::NoCerts);
-            }
-            builder = builder.tls_certs_only(certs);
-            if let (Some(cert), Some(key)) = (&options.client_cert_file, &options.client_key_file) {
-                let mut pem =
-                    std::fs::read(cert).map_err(|e| BuildError::KeyPair(e.to_string()))?;
-                pem.extend(std::fs::read(key).map_err(|e| BuildError::KeyPair(e.to_string()))?);
-                let identity = reqwest::Identity::from_pem(&pem)
-                    .map_err(|e| BuildError::KeyPair(e.to_string()))?;
-                builder = builder.identity(identity);
+        let kube = options.kube_auth.clone().unwrap_or_default();
+        let mut token = None;
+        if !headers.contains_key(AUTHORIZATION) {
+            if let Some((user, path)) = &options.basic_auth {
+                token = Some(Arc::new(auth::CredentialFile::basic(user, path)?));
+            } else if let Some(path) = &options.token_file {
+                token = Some(Arc::new(auth::CredentialFile::bearer(path)?));
+            } else if let Some(value) = &kube.token {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", value.trim()))
+                    .map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
+                value.set_sensitive(true);
+                headers.insert(AUTHORIZATION, value);
+            } else if let Some(path) = &kube.token_file {
+                token = Some(Arc::new(auth::CredentialFile::bearer(path)?));
+            } else if let Some((user, password)) = &kube.basic {
+                let mut value = HeaderValue::from_str(&auth::basic_value(user, password))
+                    .map_err(|e| BuildError::Header("Authorization".into(), e.to_string()))?;
+                value.set_sensitive(true);
+                headers.insert(AUTHORIZATION, value);
             }
         }
-        let http = builder.build().map_err(BuildError::Http)?;
+        // TLS: the CA flag wins over the kubeconfig's TLS, as upstream; a client certificate
+        // from the flags is used with either (upstream ignores it without --prometheus-ca-file).
+        let tls = if options.ca_file.is_some() {
+            auth::Tls {
+                ca_file: options.ca_file.clone(),
+                ..auth::Tls::default()
+            }
+        } else {
+            auth::Tls {
+                ca_file: kube.ca_file.clone(),
+                ca_pem: kube.ca_pem.clone(),
+                identity_pem: kube.identity_pem.clone(),
+                insecure: kube.insecure,
+                ..auth::Tls::default()
+            }
+        };
+        let tls = match (&options.client_cert_file, &options.client_key_file) {
+            (Some(cert), Some(key)) => auth::Tls {
+                client_cert_file: Some(cert.clone()),
+                client_key_file: Some(key.clone()),
+                identity_pem: None,
+                ..tls
+            },
+            _ => tls,
+        };
+        let timeout = options.timeout;
+        let http = auth::ReloadingHttp::new(tls.clone(), move || {
+            let builder = reqwest::Client::builder()
+                .default_headers(headers.clone())
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(10)));
+            tls.apply(builder)?.build().map_err(BuildError::Http)
+        })?;
         let display_url = base.to_string();
         Ok(Client {
             http,
@@ -325,6 +318,7 @@ impl Client {
             display_url,
             token,
             max_response_bytes: options.max_response_bytes,
+            query_params: options.query_params.clone().into(),
             in_flight: Default::default(),
         })
     }
@@ -465,6 +459,17 @@ impl Client {
             u.set_query(None);
             u.to_string()
         };
+        // `--prometheus-query-param`s (Thanos `dedup`, `partial_response`, …) go on every call.
+        let params: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(
+                self.query_params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .collect();
+        let params = params.as_slice();
         let bytes: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         // A GET whose URL would exceed what proxies commonly accept goes as a POST form.
         let verb = if self.verb == Verb::Get && bytes > MAX_GET_PARAM_BYTES {
@@ -472,14 +477,14 @@ impl Client {
         } else {
             self.verb
         };
+        let http = self.http.get();
         let mut request = match verb {
             Verb::Get => {
                 // GET replaces the base URL's query string, as the reference does.
                 url.set_query(None);
-                self.http.get(url).query(params)
+                http.get(url).query(params)
             }
-            Verb::Post => self
-                .http
+            Verb::Post => http
                 .post(url)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .form(params),
@@ -585,27 +590,6 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn base64_encode(input: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,8 +613,8 @@ mod tests {
 
     #[test]
     fn basic_auth_is_base64() {
-        assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64_encode(b"a"), "YQ==");
+        assert_eq!(auth::basic_value("user", "pass"), "Basic dXNlcjpwYXNz");
+        assert_eq!(auth::basic_value("a", ""), "Basic YTo=");
     }
 
     #[test]

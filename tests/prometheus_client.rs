@@ -72,11 +72,14 @@ fn client(url: &str, token_file: Option<&Path>, max_response_bytes: usize) -> Cl
         verb: Verb::Get,
         headers: vec![],
         token_file: token_file.map(Path::to_path_buf),
+        basic_auth: None,
+        kube_auth: None,
         ca_file: None,
         client_cert_file: None,
         client_key_file: None,
         timeout: Duration::from_secs(5),
         max_response_bytes,
+        query_params: vec![],
     })
     .unwrap()
 }
@@ -144,7 +147,10 @@ async fn long_get_queries_are_sent_as_post() {
         "{{__name__=\"q\",pod=~\"{}\"}}",
         vec!["pod-name-0000"; 1000].join("|")
     );
-    client.series(&long, SystemTime::now(), SeriesDetail::Full).await.unwrap();
+    client
+        .series(&long, SystemTime::now(), SeriesDetail::Full)
+        .await
+        .unwrap();
     let methods: Vec<(String, bool)> = seen
         .requests
         .lock()
@@ -170,9 +176,14 @@ async fn discovery_retries_transient_failures() {
     .unwrap();
     let rules = RuleSet::compile(&config, Path::new("r.yaml"), &StaticMapper::builtin()).unwrap();
     let client = client(&url, None, 1 << 20);
-    let series = discovery::fetch_series(&client, &rules.custom, SystemTime::now(), SeriesDetail::Full)
-        .await
-        .unwrap();
+    let series = discovery::fetch_series(
+        &client,
+        &rules.custom,
+        SystemTime::now(),
+        SeriesDetail::Full,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         series["{__name__=\"q\"}"].len(),
         1,
@@ -182,8 +193,13 @@ async fn discovery_retries_transient_failures() {
     // A third consecutive failure is reported (and the relist keeps the previous registry).
     seen.failures.store(3, Ordering::SeqCst);
     assert!(
-        discovery::fetch_series(&client, &rules.custom, SystemTime::now(), SeriesDetail::Full)
-            .await
-            .is_err()
+        discovery::fetch_series(
+            &client,
+            &rules.custom,
+            SystemTime::now(),
+            SeriesDetail::Full
+        )
+        .await
+        .is_err()
     );
 }

@@ -378,10 +378,16 @@ mod tests {
                 r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
                 Err("bad_data: parse error"),
             ),
-            (r#"{"status":"success","data":[{"__name__":"a""#, Err("bad_response")),
+            (
+                r#"{"status":"success","data":[{"__name__":"a""#,
+                Err("bad_response"),
+            ),
             (r#"{"status":"success","data":[1]}"#, Err("bad_response")),
             (r#"{"data":[]}"#, Err("bad_response")),
-            (r#"{"status":"success","data":[]} trailing"#, Err("bad_response")),
+            (
+                r#"{"status":"success","data":[]} trailing"#,
+                Err("bad_response"),
+            ),
         ];
         for (body, expected) in cases {
             let got = decode(body.as_bytes(), SeriesDetail::Full);

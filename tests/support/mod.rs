@@ -173,6 +173,49 @@ impl Prometheus {
         prometheus
     }
 
+    /// Starts Debian's VictoriaMetrics (single node) scraping `targets` every second, with the
+    /// 30 s default search latency offset cut to 1 s so fresh samples are visible at once.
+    pub fn start_victoria_metrics(targets: &[SocketAddr]) -> Prometheus {
+        let binary = Path::new("/usr/bin/victoria-metrics");
+        assert!(
+            binary.exists(),
+            "victoria-metrics is not installed: run the README's test command (scripts/test.sh), which installs Debian's package"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: demo\n  honor_labels: true\n  static_configs:\n  - targets: [{}]\n",
+            targets.join(", ")
+        );
+        let config_path = dir.path().join("scrape.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new(binary)
+            .arg(format!("-promscrape.config={}", config_path.display()))
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("-httpListenAddr={addr}"))
+            .arg("-search.latencyOffset=1s")
+            .arg("-search.disableCache")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start victoria-metrics");
+        let vm = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        wait_for(
+            "victoria-metrics to be ready",
+            Duration::from_secs(60),
+            || http_get(addr, "/health").is_some_and(|(c, _)| c == 200),
+        );
+        vm
+    }
+
     /// Waits until an instant query returns a non-empty vector.
     pub fn wait_for_query(&self, query: &str) {
         let path = format!(
