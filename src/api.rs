@@ -127,7 +127,8 @@ pub struct ApiState {
     pub registry: Arc<RegistryHandle>,
     /// The current rules; reloads swap them (see `reload`).
     pub rules: Arc<crate::reload::RulesHandle>,
-    pub prometheus: prometheus::Client,
+    /// The default Prometheus and the rules file's named backends.
+    pub prometheus: Arc<prometheus::BackendsHandle>,
     pub mapper: Arc<dyn ResourceMapper>,
     pub objects: Objects,
     /// Pods and nodes for metrics.k8s.io, started when `resourceRules` first exists.
@@ -664,7 +665,11 @@ pub async fn run_custom(
     request: &CustomRequest,
 ) -> Result<Vec<(ObjectReference, Quantity)>, ApiError> {
     let query = &plan.query;
-    let samples = match state.prometheus.query_now(query).await {
+    let backends = state.prometheus.load();
+    let Some(client) = backends.client(plan.registration.rule.backend.as_deref()) else {
+        return Err(ApiError::Internal("unable to fetch metrics".into()));
+    };
+    let samples = match client.query_now(query).await {
         Ok(QueryResult::Vector(samples)) => samples,
         Ok(other) => {
             tracing::warn!(query = %query, result = ?std::mem::discriminant(&other), "unexpected query result type");

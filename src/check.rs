@@ -144,6 +144,7 @@ fn lint(path: &Path, text: &str) -> Vec<Diagnostic> {
     };
     let mut out = Vec::new();
     let mapper = CheckMapper::default();
+    let backends: Vec<String> = config.backends.keys().cloned().collect();
     if config.rules.is_empty()
         && config.external_rules.is_empty()
         && config.resource_rules.is_none()
@@ -168,7 +169,7 @@ fn lint(path: &Path, text: &str) -> Vec<Diagnostic> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
             let id = format!("{section}[{i}]");
-            check_rule(rule, &id, external, &mapper, &mut out);
+            check_rule(rule, &id, external, &backends, &mapper, &mut out);
             if let Some(first) = seen.insert(rule_identity(rule), i) {
                 out.push(warning(
                     "duplicate-rule",
@@ -206,6 +207,7 @@ fn check_rule(
     rule: &DiscoveryRule,
     id: &str,
     external: bool,
+    backends: &[String],
     mapper: &CheckMapper,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -248,6 +250,20 @@ fn check_rule(
         ));
     }
     check_name_as(rule, id, out);
+    if let Some(backend) = &rule.backend
+        && !backends.contains(&backend.value)
+    {
+        out.push(error(
+            "unknown-backend",
+            backend.position,
+            format!("{id}.backend"),
+            format!(
+                "unknown backend {:?}: the adapter refuses to start",
+                backend.value
+            ),
+            Some(format!("the backends section names: {backends:?}")),
+        ));
+    }
     if !external && !rule.resources.namespaced {
         out.push(warning(
             "namespaced-ignored",

@@ -79,6 +79,43 @@ pub struct Config {
     /// `None` when absent or null: metrics.k8s.io is served only when this is `Some` (§2.2).
     #[serde(default, rename = "resourceRules")]
     pub resource_rules: Option<ResourceRules>,
+    /// Named Prometheus-compatible servers that rules may pick with `backend:` (new; absent in
+    /// upstream files, where every rule uses `--prometheus-url`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub backends: BTreeMap<String, BackendConfig>,
+}
+
+/// One named backend. Unset fields fall back to nothing (not to the `--prometheus-*` flags,
+/// whose credentials belong to the default server); timeouts and size limits are the flags'.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    pub url: Text,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, rename = "queryParams", deserialize_with = "null_as_default")]
+    pub query_params: BTreeMap<String, String>,
+    #[serde(default, rename = "tokenFile")]
+    pub token_file: Option<String>,
+    #[serde(default, rename = "caFile")]
+    pub ca_file: Option<String>,
+    #[serde(default, rename = "clientCertFile")]
+    pub client_cert_file: Option<String>,
+    #[serde(default, rename = "clientKeyFile")]
+    pub client_key_file: Option<String>,
+    #[serde(default, rename = "basicAuth")]
+    pub basic_auth: Option<BasicAuthConfig>,
+    /// GET (default) or POST.
+    #[serde(default)]
+    pub verb: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    pub username: String,
+    #[serde(rename = "passwordFile")]
+    pub password_file: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -98,6 +135,9 @@ pub struct DiscoveryRule {
     pub name: NameMapping,
     #[serde(default, rename = "metricsQuery")]
     pub metrics_query: Text,
+    /// A name from `backends:`; absent: the `--prometheus-url` server (new).
+    #[serde(default)]
+    pub backend: Option<Text>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

@@ -107,7 +107,7 @@ impl Registry {
         self.collisions = 0;
         let mut count = 0;
         for rule in rules {
-            let Some(list) = series.get(&rule.series_query) else {
+            let Some(list) = series.get(&rule.series_key()) else {
                 continue;
             };
             count += list.iter().map(|s| s.count).sum::<usize>();
@@ -203,7 +203,7 @@ impl Registry {
     ) {
         self.external.clear();
         for rule in rules {
-            let Some(list) = series.get(&rule.series_query) else {
+            let Some(list) = series.get(&rule.series_key()) else {
                 continue;
             };
             let mut seen: HashSet<&str> = HashSet::new();
@@ -286,29 +286,32 @@ pub enum RuleKind {
     External,
 }
 
-/// Fetches each distinct `seriesQuery` once, all concurrently; fails if any call fails.
+/// Fetches each distinct `seriesQuery` once per backend, all concurrently, keyed by
+/// `CompiledRule::series_key`; fails if any call fails.
 pub async fn fetch_series(
-    client: &prometheus::Client,
+    backends: &prometheus::Backends,
     rules: &[Arc<CompiledRule>],
     start: SystemTime,
     detail: SeriesDetail,
 ) -> Result<HashMap<String, Vec<Series>>, RelistError> {
-    let mut queries: Vec<&str> = rules.iter().map(|r| r.series_query.as_str()).collect();
-    queries.sort();
-    queries.dedup();
-    let calls = queries.iter().map(|q| async move {
-        (
-            q.to_string(),
-            series_with_retries(client, q, start, detail).await,
-        )
+    let mut calls: Vec<(String, &Arc<CompiledRule>)> =
+        rules.iter().map(|r| (r.series_key(), r)).collect();
+    calls.sort_by(|a, b| a.0.cmp(&b.0));
+    calls.dedup_by(|a, b| a.0 == b.0);
+    let calls = calls.into_iter().map(|(key, rule)| async move {
+        let result = match backends.client(rule.backend.as_deref()) {
+            Some(client) => series_with_retries(client, &rule.series_query, start, detail).await,
+            None => Err(prometheus::Error::Decode(format!(
+                "backend {:?} is not configured",
+                rule.backend
+            ))),
+        };
+        (key, rule.series_query.clone(), result)
     });
     let mut out = HashMap::new();
-    for (query, result) in futures_util::future::join_all(calls).await {
-        let series = result.map_err(|source| RelistError {
-            query: query.clone(),
-            source,
-        })?;
-        out.insert(query, series);
+    for (key, query, result) in futures_util::future::join_all(calls).await {
+        let series = result.map_err(|source| RelistError { query, source })?;
+        out.insert(key, series);
     }
     Ok(out)
 }
@@ -356,7 +359,7 @@ fn transient(error: &prometheus::Error) -> bool {
 pub async fn relist_once(
     kind: RuleKind,
     handle: &RegistryHandle,
-    client: &prometheus::Client,
+    backends: &prometheus::Backends,
     rules: &RuleSet,
     mapper: &dyn ResourceMapper,
     options: &Options,
@@ -382,7 +385,7 @@ pub async fn relist_once(
     } else {
         SeriesDetail::Shapes
     };
-    let series = match fetch_series(client, list, start, detail).await {
+    let series = match fetch_series(backends, list, start, detail).await {
         Ok(series) => series,
         Err(e) => {
             metrics.discovery_failures.get_or_create(&kind_label).inc();
@@ -449,7 +452,7 @@ pub async fn relist_once(
 pub async fn run(
     kind: RuleKind,
     handle: Arc<RegistryHandle>,
-    client: prometheus::Client,
+    backends: Arc<prometheus::BackendsHandle>,
     rules: Arc<crate::reload::RulesHandle>,
     mapper: Arc<dyn ResourceMapper>,
     options: Options,
@@ -465,7 +468,15 @@ pub async fn run(
             RuleKind::Custom => current.custom.is_empty(),
             RuleKind::External => current.external.is_empty(),
         };
-        let result = relist_once(kind, &handle, &client, &current, mapper.as_ref(), &options).await;
+        let result = relist_once(
+            kind,
+            &handle,
+            &backends.load(),
+            &current,
+            mapper.as_ref(),
+            &options,
+        )
+        .await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "unable to update list of all metrics");
         }

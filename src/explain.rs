@@ -73,7 +73,7 @@ pub fn rule_reports(
         .iter()
         .map(|rule| {
             let list = series
-                .get(&rule.series_query)
+                .get(&rule.series_key())
                 .map_or(&[][..], Vec::as_slice);
             trace_rule(kind, rule, list, registry, mapper)
         })
@@ -743,14 +743,15 @@ pub async fn discover(
     let start = SystemTime::now()
         .checked_sub(max_age)
         .unwrap_or(SystemTime::UNIX_EPOCH);
+    let backends = state.prometheus.load();
     let detail = if collect_objects {
         crate::prometheus::SeriesDetail::Full
     } else {
         crate::prometheus::SeriesDetail::Shapes
     };
     let (custom, external) = futures_util::future::join(
-        discovery::fetch_series(&state.prometheus, &rules.custom, start, detail),
-        discovery::fetch_series(&state.prometheus, &rules.external, start, detail),
+        discovery::fetch_series(&backends, &rules.custom, start, detail),
+        discovery::fetch_series(&backends, &rules.external, start, detail),
     )
     .await;
     let (custom, external) = (custom?, external?);

@@ -481,10 +481,15 @@ async fn explain(cli: Cli, args: ExplainArgs) -> anyhow::Result<i32> {
     } else {
         cli.metrics_max_age
     };
+    let default_url = client.url().to_string();
     let state = ApiState {
         registry: Arc::new(RegistryHandle::default()),
         rules: rules.clone(),
-        prometheus: client,
+        prometheus: Arc::new(prometheus::BackendsHandle::from_pointee(named_backends(
+            client,
+            &config,
+            &config_path,
+        )?)),
         mapper,
         objects,
         resource_objects: Arc::new(ResourceSource::new(|| ResourceObjects::Standalone)),
@@ -493,7 +498,7 @@ async fn explain(cli: Cli, args: ExplainArgs) -> anyhow::Result<i32> {
     let (registry, custom, external) =
         explain::discover(&state, &rules.load(), max_age, standalone)
             .await
-            .with_context(|| format!("unable to list series from {}", state.prometheus.url()))?;
+            .with_context(|| format!("unable to list series from {default_url}"))?;
     let Some(target) = target else {
         if args.json {
             println!(
@@ -516,7 +521,7 @@ async fn explain(cli: Cli, args: ExplainArgs) -> anyhow::Result<i32> {
                 "\n{} custom and {} external metrics from {} in {} ms",
                 registry.custom_keys().len(),
                 registry.external_keys().len(),
-                state.prometheus.url(),
+                default_url,
                 started.elapsed().as_millis()
             );
         }
@@ -587,6 +592,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config_path = PathBuf::from(&cli.config);
     let config = Config::load(&config_path).context("unable to load metrics discovery config")?;
+    let backends = Arc::new(prometheus::BackendsHandle::from_pointee(named_backends(
+        client.clone(),
+        &config,
+        &config_path,
+    )?));
     if !config.rules.is_empty() && max_age < cli.metrics_relist_interval {
         anyhow::bail!(
             "unable to construct custom metrics provider: max age must not be less than relist interval"
@@ -637,6 +647,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     reload::spawn(
         rules.clone(),
+        backends.clone(),
         config_path.clone(),
         mapper.clone(),
         cli.config_poll_interval,
@@ -651,7 +662,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tokio::spawn(discovery::run(
             kind,
             registry.clone(),
-            client.clone(),
+            backends.clone(),
             rules.clone(),
             mapper.clone(),
             options.clone(),
@@ -690,7 +701,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut router = api::router(ApiState {
         registry,
         rules,
-        prometheus: client,
+        prometheus: backends,
         mapper,
         objects,
         resource_objects,
@@ -713,6 +724,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let router = server::instrument(router);
     server::serve(listener, acceptor, router, shutdown_signal()).await;
     Ok(())
+}
+
+/// The rules file's named backends beside the default client; errors name the backend.
+fn named_backends(
+    default: prometheus::Client,
+    config: &Config,
+    path: &Path,
+) -> anyhow::Result<prometheus::Backends> {
+    prometheus::Backends::build(default, &config.backends).map_err(|(name, e)| {
+        anyhow::anyhow!(
+            "{}: backends.{name}: unable to construct the client: {e}",
+            path.display()
+        )
+    })
 }
 
 /// `--metrics-bind-address`: `host:port`, `:port` (all interfaces) or empty (off).

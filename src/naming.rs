@@ -92,8 +92,43 @@ impl RuleSet {
             field,
             message,
         };
+        for (name, backend) in &config.backends {
+            let field = format!("backends.{name}.url");
+            match url::Url::parse(backend.url.as_str()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(url) => {
+                    return Err(error(
+                        field,
+                        backend.url.position,
+                        format!("unsupported scheme {:?}: want http or https", url.scheme()),
+                    ));
+                }
+                Err(e) => {
+                    return Err(error(
+                        field,
+                        backend.url.position,
+                        format!("invalid URL {:?}: {e}", backend.url.value),
+                    ));
+                }
+            }
+        }
+        let check_backend = |rule: &DiscoveryRule, id: &str| -> Result<(), ConfigError> {
+            match &rule.backend {
+                Some(name) if !config.backends.contains_key(name.as_str()) => Err(error(
+                    format!("{id}.backend"),
+                    name.position,
+                    format!(
+                        "unknown backend {:?}; the backends section names: {:?}",
+                        name.value,
+                        config.backends.keys().collect::<Vec<_>>()
+                    ),
+                )),
+                _ => Ok(()),
+            }
+        };
         let mut custom = Vec::new();
         for (i, rule) in config.rules.iter().enumerate() {
+            check_backend(rule, &format!("rules[{i}]"))?;
             custom.push(Arc::new(
                 CompiledRule::compile(rule, &format!("rules[{i}]"), mapper)
                     .map_err(|e| error(e.field, e.position, e.message))?,
@@ -101,6 +136,7 @@ impl RuleSet {
         }
         let mut external = Vec::new();
         for (i, rule) in config.external_rules.iter().enumerate() {
+            check_backend(rule, &format!("externalRules[{i}]"))?;
             external.push(Arc::new(
                 CompiledRule::compile(rule, &format!("externalRules[{i}]"), mapper)
                     .map_err(|e| error(e.field, e.position, e.message))?,
@@ -173,6 +209,8 @@ pub struct CompiledRule {
     metrics_query: Template,
     /// Only meaningful for external rules (§2.5).
     pub namespaced: bool,
+    /// The named backend this rule's series and queries go to; `None`: the default server.
+    pub backend: Option<String>,
 }
 
 #[derive(Debug)]
@@ -259,7 +297,16 @@ impl CompiledRule {
             converter,
             metrics_query,
             namespaced: rule.resources.namespaced,
+            backend: rule.backend.as_ref().map(|b| b.value.clone()),
         })
+    }
+
+    /// What discovery fetches this rule's series under: the `seriesQuery`, per backend.
+    pub fn series_key(&self) -> String {
+        match &self.backend {
+            None => self.series_query.clone(),
+            Some(backend) => format!("{backend}\u{0}{}", self.series_query),
+        }
     }
 
     /// Whether a series survives `seriesFilters` and the implicit `name.matches` filter (§2.4).

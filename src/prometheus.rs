@@ -207,6 +207,77 @@ struct RawSample {
     value: (f64, String),
 }
 
+// === Backends ===
+
+/// The default server (`--prometheus-url`) and the named ones of the rules file's `backends:`.
+#[derive(Clone, Debug)]
+pub struct Backends {
+    default: Client,
+    named: HashMap<String, Client>,
+}
+
+/// The current backends; a config reload swaps them with the rules.
+pub type BackendsHandle = arc_swap::ArcSwap<Backends>;
+
+impl Backends {
+    pub fn new(default: Client, named: HashMap<String, Client>) -> Self {
+        Backends { default, named }
+    }
+
+    /// The named backends of a rules file, with the default client's timeout and size limit.
+    pub fn build(
+        default: Client,
+        named: &std::collections::BTreeMap<String, crate::config::BackendConfig>,
+    ) -> Result<Backends, (String, BuildError)> {
+        let mut clients = HashMap::new();
+        for (name, backend) in named {
+            let fail = |e: BuildError| (name.clone(), e);
+            let url: Url = backend
+                .url
+                .as_str()
+                .parse()
+                .map_err(|e: url::ParseError| fail(BuildError::AuthConfig(e.to_string())))?;
+            let verb = match backend.verb.as_deref() {
+                None => Verb::Get,
+                Some(v) => v
+                    .parse()
+                    .map_err(|e: String| fail(BuildError::AuthConfig(e)))?,
+            };
+            let options = ClientOptions {
+                url,
+                verb,
+                headers: backend.headers.clone().into_iter().collect(),
+                token_file: backend.token_file.as_ref().map(PathBuf::from),
+                basic_auth: backend
+                    .basic_auth
+                    .as_ref()
+                    .map(|b| (b.username.clone(), PathBuf::from(&b.password_file))),
+                kube_auth: None,
+                ca_file: backend.ca_file.as_ref().map(PathBuf::from),
+                client_cert_file: backend.client_cert_file.as_ref().map(PathBuf::from),
+                client_key_file: backend.client_key_file.as_ref().map(PathBuf::from),
+                timeout: default.timeout,
+                max_response_bytes: default.max_response_bytes,
+                query_params: backend.query_params.clone().into_iter().collect(),
+            };
+            clients.insert(name.clone(), Client::new(&options).map_err(fail)?);
+        }
+        Ok(Backends::new(default, clients))
+    }
+
+    pub fn default_client(&self) -> &Client {
+        &self.default
+    }
+
+    /// The client for a rule's `backend:`; `None` only for a name a reload has just removed.
+    pub fn client(&self, name: Option<&str>) -> Option<&Client> {
+        match name {
+            None => Some(&self.default),
+            Some(name) => self.named.get(name),
+        }
+    }
+}
+
 // === Client ===
 
 #[derive(Clone, Debug)]

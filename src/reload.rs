@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError};
 use crate::naming::{ResourceMapper, RuleSet};
+use crate::prometheus::{Backends, BackendsHandle};
 use crate::telemetry;
 
 /// The current rule set and a generation counter that changes on every successful reload.
@@ -48,15 +49,29 @@ impl RulesHandle {
     }
 }
 
-/// Reads, parses and compiles the file; on success swaps it in.
+/// Reads, parses and compiles the file, and builds its named backends; on success swaps both
+/// in (backends first, so new rules never name a backend that is not there yet).
 pub fn reload(
     handle: &RulesHandle,
+    backends: &BackendsHandle,
     path: &Path,
     mapper: &dyn ResourceMapper,
 ) -> Result<(), ConfigError> {
-    let result = Config::load(path).and_then(|config| RuleSet::compile(&config, path, mapper));
+    let result = Config::load(path).and_then(|config| {
+        let rules = RuleSet::compile(&config, path, mapper)?;
+        let default = backends.load().default_client().clone();
+        let named =
+            Backends::build(default, &config.backends).map_err(|(name, e)| ConfigError {
+                file: path.to_path_buf(),
+                position: config.backends[&name].url.position,
+                field: format!("backends.{name}"),
+                message: e.to_string(),
+            })?;
+        Ok((rules, named))
+    });
     telemetry::metrics().reload_result(result.is_ok());
-    let rules = result?;
+    let (rules, named) = result?;
+    backends.store(Arc::new(named));
     tracing::info!(
         file = %path.display(),
         rules = rules.custom.len(),
@@ -72,6 +87,7 @@ pub fn reload(
 /// every `poll`; polling also sees ConfigMap symlink swaps, which inotify on the file misses).
 pub fn spawn(
     handle: Arc<RulesHandle>,
+    backends: Arc<BackendsHandle>,
     path: PathBuf,
     mapper: Arc<dyn ResourceMapper>,
     poll: Duration,
@@ -101,7 +117,7 @@ pub fn spawn(
             last = now;
             let why = if signalled { "SIGHUP" } else { "file changed" };
             tracing::info!(file = %path.display(), reason = why, "reloading rules");
-            if let Err(e) = reload(&handle, &path, mapper.as_ref()) {
+            if let Err(e) = reload(&handle, &backends, &path, mapper.as_ref()) {
                 tracing::error!(error = %e, "rules reload failed; keeping the previous rules");
             }
         }

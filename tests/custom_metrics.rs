@@ -448,6 +448,14 @@ fn bad_config_files_exit_with_a_position() {
             ":3:3: rules[0].seriesQuery: field seriesQuery already set",
         ),
         ("rules: [\n", "config.yaml:"),
+        (
+            "backends:\n  a: {url: 'http://127.0.0.1:1'}\nexternalRules:\n- seriesQuery: x\n  backend: b\n  metricsQuery: x\n",
+            ":5:12: externalRules[0].backend: unknown backend \"b\"; the backends section names: [\"a\"]",
+        ),
+        (
+            "backends:\n  a: {url: 'ftp://x'}\n",
+            ":2:12: backends.a.url: unsupported scheme \"ftp\": want http or https",
+        ),
     ];
     for (text, expect) in cases {
         let dir = tempfile::tempdir().unwrap();

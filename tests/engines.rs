@@ -147,3 +147,52 @@ fn prometheus_and_victoria_metrics_give_the_same_answers() {
         }
     }
 }
+
+/// `backends:` and per-rule `backend:`: one adapter serves rules from two servers (here a
+/// Prometheus and a VictoriaMetrics holding different data); a rule without `backend:` uses
+/// `--prometheus-url` (bad backend names fail at start: tests/custom_metrics.rs).
+#[test]
+fn named_backends_serve_rules_from_several_servers() {
+    let app = start_exporter(vec![counter(
+        "http_requests_total",
+        r#"namespace="shop",pod="web-1",app="web""#,
+        2.0,
+    )]);
+    let queues = start_exporter(vec![gauge(
+        "queue_length",
+        r#"namespace="shop",service="orders""#,
+        12.0,
+    )]);
+    let prometheus = Prometheus::start(&[app]);
+    let vm = Prometheus::start_victoria_metrics(&[queues]);
+    prometheus.wait_for_query("count_over_time(http_requests_total[10s]) >= 8");
+    vm.wait_for_query("queue_length");
+    let rules = format!(
+        "backends:\n  queues:\n    url: {}\n    queryParams: {{extra: 'yes'}}\nrules:\n- seriesQuery: 'http_requests_total'\n  resources: {{template: <<.Resource>>}}\n  metricsQuery: sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[5s])) by (<<.GroupBy>>)\nexternalRules:\n- seriesQuery: 'queue_length'\n  backend: queues\n  resources: {{namespaced: false}}\n  metricsQuery: sum(<<.Series>>{{<<.LabelMatchers>>}}) by (service)\n",
+        vm.url()
+    );
+    let adapter = Adapter::start(&rules, &[format!("--prometheus-url={}", prometheus.url())]);
+    adapter.wait_ready();
+    let pods = adapter.get_json(
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1/http_requests_total",
+    );
+    let rate = quantity_value(pods["items"][0]["value"].as_str().unwrap());
+    assert!((rate - 2.0).abs() < 0.3, "{pods}");
+    let queue =
+        adapter.get_json("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue_length");
+    assert_eq!(queue["items"][0]["value"], "12", "{queue}");
+    // Each server holds only one of the two metrics, so the values above prove the routing;
+    // the log shows both were asked.
+    let log = adapter.log();
+    let asked = |url: &str| {
+        log.lines()
+            .filter(|l| {
+                l.contains("prometheus request") && l.contains(&format!("{url}/api/v1/series"))
+            })
+            .count()
+    };
+    assert!(
+        asked(&vm.url()) >= 1 && asked(&prometheus.url()) >= 1,
+        "{log}"
+    );
+}

@@ -12,7 +12,7 @@ use axum::routing::any;
 use prometheus_adapter::config::Config;
 use prometheus_adapter::discovery;
 use prometheus_adapter::naming::{RuleSet, StaticMapper};
-use prometheus_adapter::prometheus::{Client, ClientOptions, Error, SeriesDetail, Verb};
+use prometheus_adapter::prometheus::{Backends, Client, ClientOptions, Error, SeriesDetail, Verb};
 
 #[derive(Default)]
 struct Seen {
@@ -175,7 +175,7 @@ async fn discovery_retries_transient_failures() {
     )
     .unwrap();
     let rules = RuleSet::compile(&config, Path::new("r.yaml"), &StaticMapper::builtin()).unwrap();
-    let client = client(&url, None, 1 << 20);
+    let client = Backends::new(client(&url, None, 1 << 20), Default::default());
     let series = discovery::fetch_series(
         &client,
         &rules.custom,

@@ -133,7 +133,11 @@ pub async fn external_values(
         tracing::warn!(metric, rule = %rule.id, error = %e, "unable to build external metrics query");
         ApiError::Internal("unable to fetch metrics".into())
     })?;
-    let result = state.prometheus.query_now(&query).await.map_err(|e| {
+    let backends = state.prometheus.load();
+    let client = backends
+        .client(rule.backend.as_deref())
+        .ok_or_else(|| ApiError::Internal("unable to fetch metrics".into()))?;
+    let result = client.query_now(&query).await.map_err(|e| {
         tracing::warn!(query = %query, error = %e, "unable to fetch metrics from prometheus");
         ApiError::Internal("unable to fetch metrics".into())
     })?;

@@ -603,7 +603,13 @@ async fn query_pair(
 }
 
 async fn run(state: &ApiState, query: &PromQl, now: SystemTime) -> Result<Vec<Sample>, ApiError> {
-    match state.prometheus.query(query, now).await {
+    match state
+        .prometheus
+        .load()
+        .default_client()
+        .query(query, now)
+        .await
+    {
         Ok(QueryResult::Vector(samples)) => Ok(samples),
         Ok(_) => {
             tracing::warn!(query = %query, "resource metrics query did not return a vector");
