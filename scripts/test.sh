@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs Prometheus if missing, then runs every test (unit, Go-parity
+# The test command: installs Prometheus and VictoriaMetrics if missing, then runs every test (unit, Go-parity
 # tables, and integration tests against a real Prometheus with kubectl as the client).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -207,6 +207,54 @@ struct RawSample {
     value: (f64, String),
 }
 
+/// Decodes an `/api/v1/query` answer: vectors and scalars become samples (values parsed as Go
+/// does, NaN and ±Inf kept for the caller to refuse), matrices are recognised, anything else
+/// is an error. Public for the fuzz targets.
+pub fn decode_query(body: &[u8]) -> Result<QueryResult, Error> {
+    let envelope: Envelope<QueryData> =
+        serde_json::from_slice(body).map_err(|e| Error::Decode(e.to_string()))?;
+    if envelope.status == "error" {
+        return Err(Error::Api {
+            error_type: envelope.error_type,
+            message: envelope.error,
+        });
+    }
+    let data = envelope
+        .data
+        .ok_or_else(|| Error::Decode("query answer has no data".into()))?;
+    match data.result_type.as_str() {
+        "vector" => {
+            let raw: Vec<RawSample> =
+                serde_json::from_value(data.result).map_err(|e| Error::Decode(e.to_string()))?;
+            Ok(QueryResult::Vector(
+                raw.into_iter()
+                    .map(|s| Sample {
+                        labels: s.metric,
+                        timestamp: s.value.0,
+                        value: parse_value(&s.value.1),
+                    })
+                    .collect(),
+            ))
+        }
+        "scalar" => {
+            let (timestamp, value): (f64, String) =
+                serde_json::from_value(data.result).map_err(|e| Error::Decode(e.to_string()))?;
+            Ok(QueryResult::Scalar(Sample {
+                labels: BTreeMap::new(),
+                timestamp,
+                value: parse_value(&value),
+            }))
+        }
+        "matrix" => Ok(QueryResult::Matrix),
+        other => Err(Error::UnexpectedResultType(other.to_string())),
+    }
+}
+
+/// Decodes a whole `/api/v1/series` answer (the client streams; this is for the fuzz targets).
+pub fn decode_series(body: &[u8], detail: SeriesDetail) -> Result<Vec<Series>, Error> {
+    series::decode(body, detail)
+}
+
 // === Backends ===
 
 /// The default server (`--prometheus-url`) and the named ones of the rules file's `backends:`.
@@ -486,34 +534,8 @@ impl Client {
             ("query", query.as_str().to_string()),
             ("time", format_time(time)),
         ];
-        let data: Option<QueryData> = self.call("/api/v1/query", &params).await?;
-        let data = data.ok_or_else(|| Error::Decode("query answer has no data".into()))?;
-        match data.result_type.as_str() {
-            "vector" => {
-                let raw: Vec<RawSample> = serde_json::from_value(data.result)
-                    .map_err(|e| Error::Decode(e.to_string()))?;
-                Ok(QueryResult::Vector(
-                    raw.into_iter()
-                        .map(|s| Sample {
-                            labels: s.metric,
-                            timestamp: s.value.0,
-                            value: parse_value(&s.value.1),
-                        })
-                        .collect(),
-                ))
-            }
-            "scalar" => {
-                let (timestamp, value): (f64, String) = serde_json::from_value(data.result)
-                    .map_err(|e| Error::Decode(e.to_string()))?;
-                Ok(QueryResult::Scalar(Sample {
-                    labels: BTreeMap::new(),
-                    timestamp,
-                    value: parse_value(&value),
-                }))
-            }
-            "matrix" => Ok(QueryResult::Matrix),
-            other => Err(Error::UnexpectedResultType(other.to_string())),
-        }
+        let body = self.call("/api/v1/query", &params).await?;
+        decode_query(&body)
     }
 
     /// Sends a call; answers with the response (status checked) and the URL for messages.
@@ -576,11 +598,8 @@ impl Client {
         Ok((response, log_url))
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(
-        &self,
-        endpoint: &str,
-        params: &[(&str, String)],
-    ) -> Result<Option<T>, Error> {
+    /// A call whose answer is read whole (instant queries are small), up to the size limit.
+    async fn call(&self, endpoint: &str, params: &[(&str, String)]) -> Result<Vec<u8>, Error> {
         let (response, log_url) = self.send(endpoint, params).await?;
         let mut response = response;
         let mut body: Vec<u8> = Vec::with_capacity(
@@ -603,15 +622,7 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         tracing::trace!(target: "prometheus", body = %String::from_utf8_lossy(&body[..body.len().min(4096)]), "prometheus response");
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))?;
-        if envelope.status == "error" {
-            return Err(Error::Api {
-                error_type: envelope.error_type,
-                message: envelope.error,
-            });
-        }
-        Ok(envelope.data)
+        Ok(body)
     }
 
     fn transport(&self, url: &str, source: reqwest::Error) -> Error {

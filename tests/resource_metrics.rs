@@ -158,7 +158,8 @@ fn standalone_resource_metrics() {
         (pod["kind"].as_str(), pod["apiVersion"].as_str()),
         (Some("PodMetrics"), Some("metrics.k8s.io/v1beta1"))
     );
-    assert_eq!(pod["window"], "5m0s");
+    // config-gen sets the window to the rate interval (upstream: `Window: rateInterval`).
+    assert_eq!(pod["window"], "5s");
     assert_eq!(pod["metadata"]["namespace"], "shop");
     let containers: Vec<&str> = pod["containers"]
         .as_array()

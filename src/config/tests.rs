@@ -88,11 +88,11 @@ fn resource_rules_presence_is_kept() {
 fn errors_name_file_line_column_and_field() {
     check_err(
         "rules:\n- seriesQuery: x\n  metricQuery: y\n",
-        "rules.yaml:3:3: rules[0].metricQuery: unknown field `metricQuery`, expected one of seriesQuery, seriesFilters, resources, name, metricsQuery",
+        "rules.yaml:3:3: rules[0].metricQuery: unknown field `metricQuery`, expected one of seriesQuery, seriesFilters, resources, name, metricsQuery, backend",
     );
     check_err(
         "Rules: []\n",
-        "rules.yaml:1:1: Rules: unknown field `Rules`, expected one of rules, externalRules, resourceRules",
+        "rules.yaml:1:1: Rules: unknown field `Rules`, expected one of rules, externalRules, resourceRules, backends",
     );
     check_err(
         "rules:\n- seriesQuery: x\n  seriesQuery: y\n",
