@@ -474,7 +474,7 @@ fn split(name: &str, src: &str) -> Result<Vec<Piece>, ParseError> {
                 None => {
                     if b == b'"' || b == b'`' || b == b'\'' {
                         quote = Some(b);
-                    } else if body[i..].starts_with(CLOSE) {
+                    } else if bytes[i..].starts_with(CLOSE.as_bytes()) {
                         end = Some(i);
                         break;
                     }

@@ -191,3 +191,14 @@ fn floats_print_like_go() {
         assert_eq!(go_float(f), expect);
     }
 }
+
+/// Found by the `rules_file` fuzz target: a multi-byte character inside an action made the
+/// lexer slice a string inside that character.
+#[test]
+fn multibyte_characters_inside_actions_do_not_panic() {
+    for source in ["<<\"é\">>", "<<é>>", "<< .Series \"ü>>\" >>", "<<`日本`>>x", "<<ü"] {
+        let _ = Template::parse("t", source);
+    }
+    let t = Template::parse("t", "<<\"é\">>").unwrap();
+    assert_eq!(t.render(&Value::str("")).unwrap(), "é");
+}
