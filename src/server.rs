@@ -327,6 +327,10 @@ pub async fn serve(
 ) {
     tokio::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
+    // Tells every open connection to finish: HTTP/1.1 closes after the response in flight,
+    // HTTP/2 sends GOAWAY. Without it, idle keep-alive connections (the aggregator keeps
+    // some) would hold the shutdown for the whole grace period.
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -340,6 +344,7 @@ pub async fn serve(
         };
         let acceptor = acceptor.clone();
         let router = router.clone();
+        let watcher = graceful.watcher();
         connections.spawn(async move {
             let tls = match tokio::time::timeout(
                 std::time::Duration::from_secs(10),
@@ -367,14 +372,16 @@ pub async fn serve(
                 auth::PeerCertificates(Arc::new(peer_certificates)),
             )));
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+            let connection = builder.serve_connection(TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "connection closed with an error");
             }
         });
         while connections.try_join_next().is_some() {}
     }
-    tracing::info!("shutting down: no new connections, waiting up to 60s for open ones");
+    tracing::info!("shutting down: no new connections, waiting up to 60s for open requests");
     let _ = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        graceful.shutdown().await;
         while connections.join_next().await.is_some() {}
     })
     .await;

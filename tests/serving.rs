@@ -321,3 +321,49 @@ fn sni_certificates_are_chosen_by_server_name() {
         "other names get the default certificate"
     );
 }
+
+/// SIGTERM: the listener closes, requests in flight finish with their answer, and the process
+/// exits promptly (idle keep-alive connections are told to close instead of holding it).
+#[test]
+fn graceful_shutdown_completes_requests_in_flight() {
+    let prometheus = slow_prometheus(Duration::from_secs(3));
+    let mut adapter = Adapter::start(RULES, &[format!("--prometheus-url=http://{prometheus}")]);
+    adapter.wait_ready();
+    let pid = adapter.pid().to_string();
+    let kubeconfig = adapter.kubeconfig.clone();
+    let in_flight = std::thread::spawn(move || {
+        std::process::Command::new("kubectl")
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .args(["get", "--raw", METRIC])
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let signalled = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = in_flight.join().unwrap();
+    assert!(
+        out.status.success(),
+        "the request in flight failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        adapter.log()
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"value\":\"5\""));
+    wait_for("the adapter to exit", Duration::from_secs(15), || {
+        adapter.exit_status().is_some()
+    });
+    assert_eq!(adapter.exit_status().and_then(|s| s.code()), Some(0));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        signalled.elapsed()
+    );
+    // New connections are refused once it is gone.
+    assert_ne!(adapter.get("/healthz").0, 0);
+}

@@ -196,7 +196,13 @@ fn floats_print_like_go() {
 /// lexer slice a string inside that character.
 #[test]
 fn multibyte_characters_inside_actions_do_not_panic() {
-    for source in ["<<\"é\">>", "<<é>>", "<< .Series \"ü>>\" >>", "<<`日本`>>x", "<<ü"] {
+    for source in [
+        "<<\"é\">>",
+        "<<é>>",
+        "<< .Series \"ü>>\" >>",
+        "<<`日本`>>x",
+        "<<ü",
+    ] {
         let _ = Template::parse("t", source);
     }
     let t = Template::parse("t", "<<\"é\">>").unwrap();
