@@ -1502,13 +1502,30 @@ fn go_sprintf(format: &str, args: &[Value]) -> String {
             continue;
         }
         let mut flags = String::new();
+        // Go's parsenum gives up on a width or precision past 10^6 (the rest of the format is
+        // dropped, `%!(NOVERB)`), which also keeps a template from padding to gigabytes.
+        let mut number: u64 = 0;
+        let mut overflow = false;
         while let Some(&f) = chars.peek() {
+            if f.is_ascii_digit() {
+                if number > 1_000_000 {
+                    overflow = true;
+                    break;
+                }
+                number = number * 10 + u64::from(f as u8 - b'0');
+            } else {
+                number = 0;
+            }
             if "+-# 0".contains(f) || f.is_ascii_digit() || f == '.' {
                 flags.push(f);
                 chars.next();
             } else {
                 break;
             }
+        }
+        if overflow {
+            out.push_str("%!(NOVERB)");
+            break;
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");

@@ -208,3 +208,24 @@ fn multibyte_characters_inside_actions_do_not_panic() {
     let t = Template::parse("t", "<<\"é\">>").unwrap();
     assert_eq!(t.render(&Value::str("")).unwrap(), "é");
 }
+
+/// Found by the `template` fuzz target: `printf "%0000…0107766135t"` asked for a width beyond
+/// memory. Go's fmt stops parsing a number past 10^6 and prints `%!(NOVERB)`.
+#[test]
+fn printf_refuses_absurd_widths_as_go_does() {
+    let render = |source: &str| {
+        Template::parse("t", source)
+            .unwrap()
+            .render(&Value::str(""))
+            .unwrap()
+    };
+    assert_eq!(render(r#"<<printf "%5d|" 42>>"#), "   42|");
+    assert_eq!(
+        render(r#"<<printf "%00000000000107766135083390002t" true>>"#),
+        "%!(NOVERB)%!(EXTRA bool=true)"
+    );
+    assert_eq!(
+        render(r#"<<printf "%.99999999999f" 1.5>>"#),
+        "%!(NOVERB)%!(EXTRA float64=1.5)"
+    );
+}
