@@ -59,6 +59,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let Ok(minutes) = std::env::var("BENCH_SOAK_MINUTES") {
+        let minutes: u64 = minutes.parse().expect("BENCH_SOAK_MINUTES: a number");
+        let rate: u64 = env_or("BENCH_SOAK_RATE", "500").parse().unwrap();
+        let data = Dataset::start(sizes[0].max(1550 * SERIES_PER_POD));
+        let report = runtime.block_on(soak(&data, minutes, rate));
+        println!("{report}");
+        let out = Path::new("target/bench");
+        let _ = std::fs::create_dir_all(out);
+        let _ = std::fs::write(out.join("soak.md"), &report);
+        return;
+    }
     let mut w1 = Vec::new();
     let mut w2 = Vec::new();
     let mut w3 = None;
@@ -620,6 +631,127 @@ async fn serving(data: &Dataset, seconds: u64) -> Vec<W2> {
         }
     }
     out
+}
+
+// === Soak ===
+
+/// HPA-shaped requests at a fixed rate for `minutes`; per-minute throughput, errors, latency
+/// and RSS, and a verdict on the issue's criteria (RSS flat within ±10%, 0 errors).
+async fn soak(data: &Dataset, minutes: u64, rate: u64) -> String {
+    let (adapter, _) = Running::start(data);
+    let want: BTreeSet<String> = EXPECTED.iter().map(|m| format!("pods/{m}")).collect();
+    while !want.is_subset(&adapter.discovered().await) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // What HPAs and `kubectl top` ask: Pods metrics with a selector (small and large
+    // workloads), one object, a namespace (Object) metric, and metrics.k8s.io.
+    let paths: Vec<String> = [
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/bench-50/pods/*/http_requests?labelSelector=app%3Dweb",
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/bench-50/pods/*/cpu_usage?labelSelector=app%3Dweb",
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/bench-50/pods/pod-7/memory_working_set_bytes",
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/bench-50/metrics/http_requests",
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/bench-1500/pods/*/http_requests?labelSelector=app%3Dweb",
+        "/apis/metrics.k8s.io/v1beta1/namespaces/bench-50/pods",
+    ]
+    .iter()
+    .map(|p| adapter.url(p))
+    .collect();
+    for path in &paths {
+        let status = adapter
+            .client
+            .get(path)
+            .bearer_auth("test")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(f64, bool)>::new()));
+    let mut rows = Vec::new();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sent = 0usize;
+    let started = Instant::now();
+    for minute in 1..=minutes {
+        let cpu = adapter.cpu();
+        let until = started + Duration::from_secs(60 * minute);
+        while Instant::now() < until {
+            ticker.tick().await;
+            let (client, url, results) = (
+                adapter.client.clone(),
+                paths[sent % paths.len()].clone(),
+                results.clone(),
+            );
+            sent += 1;
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let ok = match client.get(&url).bearer_auth("test").send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                results
+                    .lock()
+                    .unwrap()
+                    .push((t.elapsed().as_secs_f64(), ok));
+            });
+        }
+        let mut window: Vec<(f64, bool)> = std::mem::take(&mut *results.lock().unwrap());
+        let errors = window.iter().filter(|(_, ok)| !ok).count();
+        window.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let at = |q: f64| {
+            window
+                .get(((window.len() as f64 * q) as usize).min(window.len().saturating_sub(1)))
+                .map_or(0.0, |w| w.0)
+        };
+        rows.push((
+            minute,
+            window.len(),
+            errors,
+            at(0.5),
+            at(0.99),
+            adapter.proc_status("VmRSS:"),
+            adapter.cpu() - cpu,
+        ));
+        eprintln!(
+            "      minute {minute}: {} requests, {errors} errors, p99 {:.1} ms",
+            window.len(),
+            at(0.99) * 1e3
+        );
+    }
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "Soak: {rate} req/s of mixed HPA-shaped requests for {minutes} min ({} series, 2 cores shared with Prometheus). Command: scripts/soak.sh\n",
+        data.pods * SERIES_PER_POD
+    );
+    let _ = writeln!(t, "| minute | requests | errors | p50 | p99 | RSS | CPU |");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|");
+    for (minute, n, errors, p50, p99, rss, cpu) in &rows {
+        let _ = writeln!(
+            t,
+            "| {minute} | {n} | {errors} | {:.1} ms | {:.1} ms | {} | {:.0}% of a core |",
+            p50 * 1e3,
+            p99 * 1e3,
+            mib(*rss),
+            cpu / 60.0 * 100.0
+        );
+    }
+    let total_errors: usize = rows.iter().map(|r| r.2).sum();
+    let first = rows.first().map_or(0, |r| r.5) as f64;
+    let last = rows.last().map_or(0, |r| r.5) as f64;
+    let drift = if first > 0.0 {
+        (last - first) / first * 100.0
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        t,
+        "\nRSS from minute 1 to minute {minutes}: {drift:+.1}% (target ±10%: {}); errors: {total_errors} (target 0: {})",
+        verdict(drift.abs() <= 10.0),
+        verdict(total_errors == 0)
+    );
+    t
 }
 
 // === The table ===

@@ -979,6 +979,7 @@ impl Template {
             template: self,
             vars: vec![("$".to_string(), Cow::Borrowed(data))],
             depth: 0,
+            steps: 0,
         };
         match exec.walk(&self.root, data, &mut out) {
             Ok(_) => Ok(out),
@@ -1007,7 +1008,14 @@ struct Exec<'t> {
     /// `$` borrows the caller's data; variables set while rendering are owned.
     vars: Vec<(String, Cow<'t, Value>)>,
     depth: usize,
+    /// Nodes executed so far: `range 1000000000` is valid Go, and would hold every request of
+    /// the rule until its timeout. Go has no budget; a query template never needs one this big.
+    steps: u64,
 }
+
+/// Nodes one render may execute, and bytes it may produce (far beyond any real query).
+const MAX_STEPS: u64 = 1_000_000;
+const MAX_OUTPUT: usize = 16 << 20;
 
 impl<'t> Exec<'t> {
     fn error(&self, pipe: &Pipeline, message: impl Into<String>) -> RenderError {
@@ -1021,6 +1029,17 @@ impl<'t> Exec<'t> {
 
     fn walk(&mut self, nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), Flow> {
         for node in nodes {
+            self.steps += 1;
+            if self.steps > MAX_STEPS || out.len() > MAX_OUTPUT {
+                return Err(Flow::Error(RenderError {
+                    name: self.template.name.clone(),
+                    line: 0,
+                    action: String::new(),
+                    message: format!(
+                        "template exceeded its budget ({MAX_STEPS} steps or {MAX_OUTPUT} bytes of output)"
+                    ),
+                }));
+            }
             match node {
                 Node::Text(t) => out.push_str(t),
                 Node::Action { pipe, .. } => {
@@ -1085,6 +1104,14 @@ impl<'t> Exec<'t> {
                             .map(|(i, v)| (Value::Int(i as i64), v))
                             .collect(),
                         Value::Map(m) => m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect(),
+                        Value::Int(n)
+                            if n.max(0) as u64 > MAX_STEPS - self.steps.min(MAX_STEPS) =>
+                        {
+                            return Err(Flow::Error(self.error(
+                                pipe,
+                                format!("template exceeded its budget: range over {n} ({MAX_STEPS} steps at most)"),
+                            )));
+                        }
                         Value::Int(n) => (0..n.max(0))
                             .map(|i| (Value::Int(i), Value::Int(i)))
                             .collect(),
@@ -1104,6 +1131,8 @@ impl<'t> Exec<'t> {
                         self.walk(o, dot, out)?;
                     }
                     for (key, item) in items {
+                        // Each iteration counts, even with an empty body.
+                        self.steps += 1;
                         let inner = self.vars.len();
                         match decl.as_slice() {
                             [v] => self.vars.push((v.clone(), Cow::Owned(item.clone()))),

@@ -229,3 +229,26 @@ fn printf_refuses_absurd_widths_as_go_does() {
         "%!(NOVERB)%!(EXTRA float64=1.5)"
     );
 }
+
+/// Found by the `template` fuzz target: `range` over a large integer (valid Go) ran for
+/// minutes. Rendering stops with an error after a fixed budget instead.
+#[test]
+fn rendering_has_a_work_budget() {
+    for source in [
+        "<<range $i := 100000000>><<$i>><<end>>",
+        "<<range 5000000>><<end>>",
+        "<<range $i := 900000>><<range 900000>>x<<end>><<end>>",
+    ] {
+        let t = Template::parse("t", source).unwrap();
+        let err = t.render(&Value::str("")).unwrap_err();
+        assert!(
+            err.to_string().contains("exceeded its budget"),
+            "{source}: {err}"
+        );
+    }
+    let t = Template::parse("t", "<<range $i := 100000000>><<$i>><<end>>").unwrap();
+    let err = t.render(&Value::str("")).unwrap_err();
+    assert!(err.to_string().contains("exceeded its budget"), "{err}");
+    let small = Template::parse("t", "<<range $i := 3>><<$i>><<end>>").unwrap();
+    assert_eq!(small.render(&Value::str("")).unwrap(), "012");
+}
