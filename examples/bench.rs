@@ -181,27 +181,13 @@ fn pod_series(i: usize, out: &mut String) {
 
 /// Serves a fixed exposition body.
 fn serve_body(body: bytes::Bytes) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new().route(
-                "/metrics",
-                axum::routing::get(move || {
-                    let body = body.clone();
-                    async move { ([("content-type", "text/plain; version=0.0.4")], body) }
-                }),
-            );
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    addr
+    serve_in_background(axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "text/plain; version=0.0.4")], body) }
+        }),
+    ))
 }
 
 impl Dataset {

@@ -13,39 +13,7 @@ use support::*;
 fn main() {
     let serve = std::env::args().any(|a| a == "--serve");
     println!("==> starting the demo workload (an exposition server with known rates)");
-    let exporter = start_exporter(vec![
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="web-1",app="web""#,
-            2.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="web-2",app="web""#,
-            4.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="db-1",app="db""#,
-            1.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="other",pod="x-1",app="web""#,
-            3.0,
-        ),
-        gauge("queue_length", r#"namespace="shop",service="orders""#, 12.0),
-        gauge(
-            "container_memory_working_set_bytes",
-            r#"namespace="shop",pod="web-1",container="app""#,
-            104857600.0,
-        ),
-        counter(
-            "container_cpu_usage_seconds_total",
-            r#"namespace="shop",pod="web-1",container="app""#,
-            0.25,
-        ),
-    ]);
+    let exporter = start_exporter(demo_workload());
     println!("==> starting Prometheus (scrape interval 1s)");
     let prometheus = Prometheus::start(&[exporter]);
     println!("    {}", prometheus.url());

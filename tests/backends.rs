@@ -105,22 +105,7 @@ async fn start_proxy(upstream: String, check: Check, client_ca: Option<&str>) ->
                     rejected.fetch_add(1, Ordering::SeqCst);
                     return (axum::http::StatusCode::UNAUTHORIZED, "no").into_response();
                 }
-                let url = format!(
-                    "{upstream}{}",
-                    request.uri().path_and_query().map_or("", |p| p.as_str())
-                );
-                let method = request.method().clone();
-                let content_type = request.headers().get("content-type").cloned();
-                let body = axum::body::to_bytes(request.into_body(), usize::MAX)
-                    .await
-                    .unwrap();
-                let mut forward = http.request(method, url).body(body);
-                if let Some(ct) = content_type {
-                    forward = forward.header("content-type", ct);
-                }
-                let response = forward.send().await.unwrap();
-                let status = axum::http::StatusCode::from_u16(response.status().as_u16()).unwrap();
-                (status, response.bytes().await.unwrap()).into_response()
+                forward(&http, &upstream, request).await.into_response()
             }
         })
     };

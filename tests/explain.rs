@@ -14,25 +14,10 @@ struct Demo {
 }
 
 fn demo() -> Demo {
-    let exporter = start_exporter(vec![
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="web-1",app="web""#,
-            2.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="web-2",app="web""#,
-            4.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="db-1",app="db""#,
-            1.0,
-        ),
-        gauge("queue_length", r#"namespace="shop",service="orders""#, 12.0),
-        gauge("build_info", r#"version="1""#, 1.0),
-    ]);
+    // The demo's workload, plus a series no rule can map to a resource.
+    let mut workload = demo_workload();
+    workload.push(gauge("build_info", r#"version="1""#, 1.0));
+    let exporter = start_exporter(workload);
     let prometheus = Prometheus::start(&[exporter]);
     prometheus.wait_for_query("count_over_time(http_requests_total[5s]) >= 4");
     let mut rules = prometheus_adapter::config::generate_default("", "5s".parse().unwrap());

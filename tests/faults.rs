@@ -29,64 +29,36 @@ struct Faults {
 }
 
 fn start_fault_proxy(upstream: SocketAddr, faults: Faults) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let http = reqwest::Client::new();
-            let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-                let (faults, http) = (faults.clone(), http.clone());
-                async move {
-                    let path = request.uri().path().to_string();
-                    let fault = if path.ends_with("/query") {
-                        faults.query.lock().unwrap().clone()
-                    } else {
-                        faults.series.lock().unwrap().clone()
-                    }
-                    .unwrap_or(Fault::Pass);
-                    let url = format!(
-                        "http://{upstream}{}",
-                        request.uri().path_and_query().map_or("", |p| p.as_str())
-                    );
-                    let method = request.method().clone();
-                    let content_type = request.headers().get("content-type").cloned();
-                    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
-                        .await
-                        .unwrap();
-                    let mut forward = http.request(method, url).body(body);
-                    if let Some(ct) = content_type {
-                        forward = forward.header("content-type", ct);
-                    }
-                    let real = forward.send().await.unwrap().bytes().await.unwrap();
-                    let ok = axum::http::StatusCode::OK;
-                    match fault {
-                        Fault::Pass => (ok, real.to_vec()),
-                        Fault::Status(code, body) => (
-                            axum::http::StatusCode::from_u16(code).unwrap(),
-                            body.as_bytes().to_vec(),
-                        ),
-                        Fault::Body(body) => (ok, body.as_bytes().to_vec()),
-                        Fault::Truncated => (ok, real[..real.len() / 2].to_vec()),
-                        Fault::Huge => (ok, vec![b' '; 300_000]),
-                        Fault::Slow(delay) => {
-                            tokio::time::sleep(delay).await;
-                            (ok, real.to_vec())
-                        }
+    let http = reqwest::Client::new();
+    serve_in_background(
+        axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (faults, http) = (faults.clone(), http.clone());
+            async move {
+                let fault = if request.uri().path().ends_with("/query") {
+                    faults.query.lock().unwrap().clone()
+                } else {
+                    faults.series.lock().unwrap().clone()
+                }
+                .unwrap_or(Fault::Pass);
+                let (_, real) = forward(&http, &format!("http://{upstream}"), request).await;
+                let ok = axum::http::StatusCode::OK;
+                match fault {
+                    Fault::Pass => (ok, real.to_vec()),
+                    Fault::Status(code, body) => (
+                        axum::http::StatusCode::from_u16(code).unwrap(),
+                        body.as_bytes().to_vec(),
+                    ),
+                    Fault::Body(body) => (ok, body.as_bytes().to_vec()),
+                    Fault::Truncated => (ok, real[..real.len() / 2].to_vec()),
+                    Fault::Huge => (ok, vec![b' '; 300_000]),
+                    Fault::Slow(delay) => {
+                        tokio::time::sleep(delay).await;
+                        (ok, real.to_vec())
                     }
                 }
-            });
-            axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app)
-                .await
-                .unwrap();
-        });
-    });
-    addr
+            }
+        }),
+    )
 }
 
 const RULES: &str = "rules:\n- seriesQuery: 'http_requests_total'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[5s])) by (<<.GroupBy>>)\n";

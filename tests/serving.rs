@@ -13,28 +13,17 @@ const RULES: &str = "rules:\n- seriesQuery: '{__name__=\"q\"}'\n  resources: {te
 
 /// Answers series at once and instant queries after `delay` (fault injection only).
 fn slow_prometheus(delay: Duration) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new()
-                .route("/api/v1/series", axum::routing::get(|| async { r#"{"status":"success","data":[{"__name__":"q","namespace":"ns","pod":"p"}]}"# }))
-                .route(
-                    "/api/v1/query",
-                    axum::routing::get(move || async move {
-                        tokio::time::sleep(delay).await;
-                        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"p"},"value":[1700000000,"5"]}]}}"#
-                    }),
-                );
-            axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap();
-        });
-    });
-    addr
+    serve_in_background(
+        axum::Router::new()
+            .route("/api/v1/series", axum::routing::get(|| async { r#"{"status":"success","data":[{"__name__":"q","namespace":"ns","pod":"p"}]}"# }))
+            .route(
+                "/api/v1/query",
+                axum::routing::get(move || async move {
+                    tokio::time::sleep(delay).await;
+                    r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"p"},"value":[1700000000,"5"]}]}}"#
+                }),
+            ),
+    )
 }
 
 const METRIC: &str = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/p/q";

@@ -81,40 +81,108 @@ pub const fn counter(name: &'static str, labels: &'static str, rate: f64) -> Exp
 
 /// Serves `/metrics` on a background runtime; returns its address.
 pub fn start_exporter(series: Vec<Exposed>) -> SocketAddr {
+    let started = Instant::now();
+    serve_in_background(Router::new().route(
+        "/metrics",
+        get(move || {
+            let series = series.clone();
+            async move {
+                let elapsed = started.elapsed().as_secs_f64();
+                let mut out = String::new();
+                for s in &series {
+                    let value = if s.counter {
+                        s.value * elapsed
+                    } else {
+                        s.value
+                    };
+                    out.push_str(&format!("{}{{{}}} {}\n", s.name, s.labels, value));
+                }
+                out
+            }
+        }),
+    ))
+}
+
+/// Serves a router over plain HTTP on a free port, on its own thread and runtime (so it
+/// keeps answering whatever the test's own runtime does); returns the address.
+pub fn serve_in_background(app: Router) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
-    let started = Instant::now();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async move {
-            let app = Router::new().route(
-                "/metrics",
-                get(move || {
-                    let series = series.clone();
-                    async move {
-                        let elapsed = started.elapsed().as_secs_f64();
-                        let mut out = String::new();
-                        for s in &series {
-                            let value = if s.counter {
-                                s.value * elapsed
-                            } else {
-                                s.value
-                            };
-                            out.push_str(&format!("{}{{{}}} {}\n", s.name, s.labels, value));
-                        }
-                        out
-                    }
-                }),
-            );
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
     });
     addr
+}
+
+/// Forwards a request to `upstream` (method, path and query, content type, body) and answers
+/// with the upstream's status and body: the core of the tests' proxies.
+pub async fn forward(
+    http: &reqwest::Client,
+    upstream: &str,
+    request: axum::extract::Request,
+) -> (axum::http::StatusCode, bytes::Bytes) {
+    let url = format!(
+        "{upstream}{}",
+        request.uri().path_and_query().map_or("", |p| p.as_str())
+    );
+    let method = request.method().clone();
+    let content_type = request.headers().get("content-type").cloned();
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut outgoing = http.request(method, url).body(body);
+    if let Some(ct) = content_type {
+        outgoing = outgoing.header("content-type", ct);
+    }
+    let response = outgoing.send().await.unwrap();
+    let status = axum::http::StatusCode::from_u16(response.status().as_u16()).unwrap();
+    (status, response.bytes().await.unwrap())
+}
+
+/// The built-in demo's workload (scripts/demo.sh, and the `explain` tests read the same).
+pub fn demo_workload() -> Vec<Exposed> {
+    vec![
+        counter(
+            "http_requests_total",
+            r#"namespace="shop",pod="web-1",app="web""#,
+            2.0,
+        ),
+        counter(
+            "http_requests_total",
+            r#"namespace="shop",pod="web-2",app="web""#,
+            4.0,
+        ),
+        counter(
+            "http_requests_total",
+            r#"namespace="shop",pod="db-1",app="db""#,
+            1.0,
+        ),
+        counter(
+            "http_requests_total",
+            r#"namespace="other",pod="x-1",app="web""#,
+            3.0,
+        ),
+        gauge("queue_length", r#"namespace="shop",service="orders""#, 12.0),
+        gauge(
+            "container_memory_working_set_bytes",
+            r#"namespace="shop",pod="web-1",container="app""#,
+            104857600.0,
+        ),
+        counter(
+            "container_cpu_usage_seconds_total",
+            r#"namespace="shop",pod="web-1",container="app""#,
+            0.25,
+        ),
+    ]
 }
 
 // === Prometheus ===
