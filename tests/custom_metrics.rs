@@ -7,30 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 use support::*;
 
-/// The demo workload: counters at known rates and gauges at known values.
+/// The demo workload (counters at known rates, gauges at known values), plus series with an
+/// extra label per pod and a second container.
 fn workload() -> Vec<Exposed> {
-    vec![
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="web-1",app="web""#,
-            2.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="web-2",app="web""#,
-            4.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="shop",pod="db-1",app="db""#,
-            1.0,
-        ),
-        counter(
-            "http_requests_total",
-            r#"namespace="other",pod="x-1",app="web""#,
-            3.0,
-        ),
-        gauge("queue_length", r#"namespace="shop",service="orders""#, 12.0),
+    let mut series = demo_workload();
+    series.extend([
         gauge(
             "disk_usage",
             r#"namespace="shop",pod="web-1",device="sda""#,
@@ -48,20 +29,11 @@ fn workload() -> Vec<Exposed> {
         ),
         gauge(
             "container_memory_working_set_bytes",
-            r#"namespace="shop",pod="web-1",container="app""#,
-            104857600.0,
-        ),
-        gauge(
-            "container_memory_working_set_bytes",
             r#"namespace="shop",pod="web-1",container="sidecar""#,
             1048576.0,
         ),
-        counter(
-            "container_cpu_usage_seconds_total",
-            r#"namespace="shop",pod="web-1",container="app""#,
-            0.25,
-        ),
-    ]
+    ]);
+    series
 }
 
 fn items(list: &Value) -> Vec<(String, String)> {
