@@ -401,7 +401,16 @@ async fn record_request(
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let (group, version) = api_group_version(request.uri().path());
-    let method = request.method().as_str().to_string();
+    let method = match *request.method() {
+        http::Method::GET => "GET",
+        http::Method::HEAD => "HEAD",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
     let response = next.run(request).await;
     crate::telemetry::metrics().observe_request(
         crate::telemetry::RequestLabels {
@@ -417,7 +426,7 @@ async fn record_request(
 
 /// The API group and version a path addresses, limited to the groups this server serves so
 /// that arbitrary paths cannot mint new label values.
-fn api_group_version(path: &str) -> (String, String) {
+fn api_group_version(path: &str) -> (&'static str, &'static str) {
     const GROUPS: [&str; 3] = [
         "custom.metrics.k8s.io",
         "external.metrics.k8s.io",
@@ -426,15 +435,19 @@ fn api_group_version(path: &str) -> (String, String) {
     const VERSIONS: [&str; 3] = ["v1beta1", "v1beta2", "v1"];
     let mut parts = path.trim_start_matches('/').split('/');
     if parts.next() != Some("apis") {
-        return (String::new(), String::new());
+        return ("", "");
     }
-    match parts.next().filter(|g| GROUPS.contains(g)) {
-        Some(group) => {
-            let version = parts.next().filter(|v| VERSIONS.contains(v)).unwrap_or("");
-            (group.to_string(), version.to_string())
-        }
-        None => (String::new(), String::new()),
-    }
+    let Some(group) = parts
+        .next()
+        .and_then(|g| GROUPS.into_iter().find(|k| *k == g))
+    else {
+        return ("", "");
+    };
+    let version = parts
+        .next()
+        .and_then(|v| VERSIONS.into_iter().find(|k| *k == v))
+        .unwrap_or("");
+    (group, version)
 }
 
 /// Serves `/metrics` alone over plain HTTP, without authentication, for scrapers that cannot

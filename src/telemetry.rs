@@ -25,17 +25,18 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// API group (`custom.metrics.k8s.io`, …), or `""` for health, discovery roots and misses.
-    pub group: String,
-    pub version: String,
-    pub method: String,
+    pub group: &'static str,
+    pub version: &'static str,
+    /// A standard HTTP method, or `other`: clients must not be able to mint label values.
+    pub method: &'static str,
     pub code: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub group: String,
-    pub version: String,
-    pub method: String,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub method: &'static str,
 }
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -255,9 +256,9 @@ impl Metrics {
     pub fn observe_request(&self, labels: RequestLabels, elapsed: Duration) {
         self.request_duration
             .get_or_create(&RouteLabels {
-                group: labels.group.clone(),
-                version: labels.version.clone(),
-                method: labels.method.clone(),
+                group: labels.group,
+                version: labels.version,
+                method: labels.method,
             })
             .observe(elapsed.as_secs_f64());
         self.requests.get_or_create(&labels).inc();
@@ -321,9 +322,9 @@ mod tests {
         let m = metrics();
         m.observe_request(
             RequestLabels {
-                group: "custom.metrics.k8s.io".into(),
-                version: "v1beta1".into(),
-                method: "GET".into(),
+                group: "custom.metrics.k8s.io",
+                version: "v1beta1",
+                method: "GET",
                 code: 200,
             },
             Duration::from_millis(3),
