@@ -47,16 +47,28 @@ pub struct RuleReport {
 
 #[derive(Debug, Default, Serialize)]
 pub struct Dropped {
+    /// Series dropped (names are distinct below; a name may stand for many series).
     pub count: usize,
-    pub examples: Vec<String>,
+    /// Series name → why (the filter, or the labels it carries): every name, so a metric
+    /// asked about by exact name is always found.
+    pub names: BTreeMap<String, String>,
 }
 
 impl Dropped {
-    fn add(&mut self, example: impl FnOnce() -> String) {
+    fn add(&mut self, name: &str, why: impl FnOnce() -> String) {
         self.count += 1;
-        if self.examples.len() < EXAMPLES {
-            self.examples.push(example());
+        if !self.names.contains_key(name) {
+            self.names.insert(name.to_string(), why());
         }
+    }
+
+    /// `name (why)` for the first few names, for the human table.
+    fn examples(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .take(EXAMPLES)
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect()
     }
 }
 
@@ -102,12 +114,14 @@ fn trace_rule(
             .entry(s.name.as_str())
             .or_insert_with(|| {
                 if let Some(filter) = rule.dropping_filter(&s.name) {
-                    report.filtered.add(|| format!("{} ({filter})", s.name));
+                    report.filtered.add(&s.name, || filter.clone());
                     return None;
                 }
                 let named = rule.metric_name_for(&s.name);
                 match &named {
-                    None => report.unnamed.add(|| s.name.clone()),
+                    None => report
+                        .unnamed
+                        .add(&s.name, || "name.as expanded to nothing".into()),
                     Some(metric) if *metric != s.name => {
                         report.renamed.insert(s.name.clone(), metric.clone());
                     }
@@ -139,7 +153,7 @@ fn trace_rule(
             let labels: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
             report
                 .without_resource
-                .add(|| format!("{} (labels: {})", s.name, labels.join(", ")));
+                .add(&s.name, || format!("labels: {}", labels.join(", ")));
             continue;
         }
         for resource in resources {
@@ -233,8 +247,8 @@ pub fn rules_table(reports: &[RuleReport]) -> String {
                     out,
                     "  {} series names {what}: {}{}",
                     dropped.count,
-                    dropped.examples.join("; "),
-                    if dropped.count > dropped.examples.len() {
+                    dropped.examples().join("; "),
+                    if dropped.names.len() > EXAMPLES {
                         "; …"
                     } else {
                         ""
@@ -542,13 +556,11 @@ fn why_not_registered(
             ("could not name it", &rule.unnamed),
             ("found no resource label on it", &rule.without_resource),
         ] {
-            for example in &dropped.examples {
-                if example.starts_with(metric) {
-                    found = true;
-                    report
-                        .reasons
-                        .push(format!("{} {what}: {example}", rule.rule));
-                }
+            if let Some(why) = dropped.names.get(metric) {
+                found = true;
+                report
+                    .reasons
+                    .push(format!("{} {what}: {metric} ({why})", rule.rule));
             }
         }
     }
@@ -619,11 +631,11 @@ async fn explain_external(
             }
         ));
         for rule in rules {
-            for example in rule.filtered.examples.iter().chain(&rule.unnamed.examples) {
-                if example.starts_with(metric) {
+            for dropped in [&rule.filtered, &rule.unnamed] {
+                if let Some(why) = dropped.names.get(metric) {
                     report
                         .reasons
-                        .push(format!("{} dropped {example}", rule.rule));
+                        .push(format!("{} dropped {metric} ({why})", rule.rule));
                 }
             }
         }
@@ -783,6 +795,23 @@ pub async fn discover(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropped_names_are_found_by_exact_name_only() {
+        let mut dropped = Dropped::default();
+        for i in 0..8 {
+            dropped.add(&format!("m{i}_total"), || format!("filter {i}"));
+        }
+        dropped.add("m7_total", || "not kept: first reason wins".into());
+        assert_eq!(dropped.count, 9);
+        // Beyond the examples shown, and never a prefix match.
+        assert_eq!(
+            dropped.names.get("m7_total").map(String::as_str),
+            Some("filter 7")
+        );
+        assert_eq!(dropped.names.get("m7"), None);
+        assert_eq!(dropped.examples().len(), EXAMPLES);
+    }
 
     #[test]
     fn targets() {
