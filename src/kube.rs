@@ -21,6 +21,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use serde::Deserialize;
 
 use crate::naming::{ResourceInfo, StaticMapper};
+use crate::telemetry::KubeOperation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -36,6 +37,40 @@ pub enum Error {
         #[source]
         source: ::kube::Error,
     },
+    #[error("request {path} got no answer within {after:?}")]
+    Timeout {
+        path: String,
+        after: std::time::Duration,
+    },
+}
+
+/// The self-metrics' name for what went wrong with a request.
+fn error_kind(error: &::kube::Error) -> &'static str {
+    match error {
+        ::kube::Error::Api(status) => match status.code {
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            410 => "expired",
+            429 => "throttled",
+            500..=599 => "status_5xx",
+            _ => "status_other",
+        },
+        ::kube::Error::HyperError(_) | ::kube::Error::Service(_) => "transport",
+        ::kube::Error::SerdeError(_) => "decode",
+        _ => "other",
+    }
+}
+
+fn watch_error_kind(error: &watcher::Error) -> &'static str {
+    match error {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => error_kind(e),
+        watcher::Error::WatchError(status) if status.code == 410 => "expired",
+        watcher::Error::WatchError(_) => "status_other",
+        watcher::Error::NoResourceVersion => "decode",
+    }
 }
 
 const METRICS_GROUPS: [&str; 3] = [
@@ -44,6 +79,10 @@ const METRICS_GROUPS: [&str; 3] = [
     "external.metrics.k8s.io",
 ];
 const GROUP_DISCOVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The longest any single request may take: the reference's delegated authentication and
+/// authorization clients allow 10s, and a `*` request's LIST must not outlive the HPA's own
+/// request (watches are not bounded: they are meant to stay open).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A client of the cluster the adapter serves.
 #[derive(Clone)]
@@ -137,6 +176,7 @@ impl Kube {
 
     async fn get<T: for<'de> Deserialize<'de>>(
         &self,
+        operation: KubeOperation,
         path: &str,
         accept: &str,
     ) -> Result<T, Error> {
@@ -144,19 +184,44 @@ impl Kube {
             .header(http::header::ACCEPT, accept)
             .body(Vec::new())
             .map_err(|e| Error::Client(e.to_string()))?;
-        self.client
-            .request::<T>(request)
-            .await
-            .map_err(|source| Error::Request {
-                path: path.to_string(),
-                source,
-            })
+        self.send(operation, path, request).await
+    }
+
+    /// One request, bounded by `REQUEST_TIMEOUT` and counted in the self-metrics.
+    async fn send<T: for<'de> Deserialize<'de>>(
+        &self,
+        operation: KubeOperation,
+        path: &str,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<T, Error> {
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, self.client.request::<T>(request)).await;
+        let (result, kind) = match answer {
+            Ok(Ok(value)) => (Ok(value), "ok"),
+            Ok(Err(source)) => {
+                let kind = error_kind(&source);
+                let error = Error::Request {
+                    path: path.to_string(),
+                    source,
+                };
+                (Err(error), kind)
+            }
+            Err(_) => {
+                let error = Error::Timeout {
+                    path: path.to_string(),
+                    after: REQUEST_TIMEOUT,
+                };
+                (Err(error), "timeout")
+            }
+        };
+        crate::telemetry::metrics().observe_kube(operation, kind);
+        result
     }
 
     /// Every resource the cluster serves, at each group's preferred version, core group first.
     pub async fn discover(&self) -> Result<StaticMapper, Error> {
-        let core: ResourceList = self.get("/api/v1", "application/json").await?;
-        let groups: GroupList = self.get("/apis", "application/json").await?;
+        let operation = KubeOperation::discovery;
+        let core: ResourceList = self.get(operation, "/api/v1", "application/json").await?;
+        let groups: GroupList = self.get(operation, "/apis", "application/json").await?;
         // The metrics groups describe no objects (and one may be this adapter, not yet serving).
         let wanted = groups
             .groups
@@ -167,7 +232,7 @@ impl Kube {
             // An unavailable aggregated API answers 503 and the client retries: bound it.
             let list = match tokio::time::timeout(
                 GROUP_DISCOVERY_TIMEOUT,
-                self.get::<ResourceList>(&path, "application/json"),
+                self.get::<ResourceList>(operation, &path, "application/json"),
             )
             .await
             {
@@ -213,6 +278,7 @@ impl Kube {
         }
         let list: MetadataList = self
             .get(
+                KubeOperation::list,
                 &path,
                 "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json",
             )
@@ -418,6 +484,8 @@ fn spawn_reflector<K, S>(
         let mut events = std::pin::pin!(stream.default_backoff().reflect(writer));
         while let Some(event) = events.next().await {
             if let Err(e) = event {
+                crate::telemetry::metrics()
+                    .observe_kube(KubeOperation::watch, watch_error_kind(&e));
                 tracing::warn!(resource = what, error = %e, "watch failed; retrying with backoff");
             }
             gauge.set(reader.len() as i64);
@@ -529,6 +597,7 @@ struct ConfigMapData {
 impl Kube {
     async fn post<T: for<'de> Deserialize<'de>>(
         &self,
+        operation: KubeOperation,
         path: &str,
         body: serde_json::Value,
     ) -> Result<T, Error> {
@@ -537,20 +606,18 @@ impl Kube {
             .header(http::header::ACCEPT, "application/json")
             .body(serde_json::to_vec(&body).map_err(|e| Error::Client(e.to_string()))?)
             .map_err(|e| Error::Client(e.to_string()))?;
-        self.client
-            .request::<T>(request)
-            .await
-            .map_err(|source| Error::Request {
-                path: path.to_string(),
-                source,
-            })
+        self.send(operation, path, request).await
     }
 
     /// TokenReview: `Ok(None)` when the API server says the token is not valid.
     pub async fn review_token(&self, token: &str) -> Result<Option<UserInfo>, Error> {
         let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}});
         let review: ReviewStatus<TokenReviewStatus> = self
-            .post("/apis/authentication.k8s.io/v1/tokenreviews", body)
+            .post(
+                KubeOperation::token_review,
+                "/apis/authentication.k8s.io/v1/tokenreviews",
+                body,
+            )
             .await?;
         let status = review.status.unwrap_or_default();
         if !status.authenticated {
@@ -585,7 +652,11 @@ impl Kube {
         }
         let body = serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec});
         let review: ReviewStatus<AccessReviewStatus> = self
-            .post("/apis/authorization.k8s.io/v1/subjectaccessreviews", body)
+            .post(
+                KubeOperation::access_review,
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                body,
+            )
             .await?;
         let status = review.status.unwrap_or_default();
         Ok(AccessDecision {
@@ -598,6 +669,7 @@ impl Kube {
     pub async fn authentication_config(&self) -> Result<AuthenticationConfig, Error> {
         let map: ConfigMapData = self
             .get(
+                KubeOperation::authentication_config,
                 "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication",
                 "application/json",
             )
@@ -650,6 +722,24 @@ impl DiscoveryMapper {
             refreshing: AtomicBool::new(false),
             min_interval,
         }))
+    }
+
+    /// Like `new`, but waits for the API server instead of failing: discovery that fails at
+    /// start (API server down, unreachable, forbidding) is retried with backoff, 0.5s doubling
+    /// to 30s, so the adapter serves seconds after the API does instead of after a
+    /// CrashLoopBackOff that may have grown to minutes.
+    pub async fn connect(kube: Kube, min_interval: std::time::Duration) -> Arc<DiscoveryMapper> {
+        let mut delay = std::time::Duration::from_millis(500);
+        loop {
+            match DiscoveryMapper::new(kube.clone(), min_interval).await {
+                Ok(mapper) => return mapper,
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?delay, "unable to discover the cluster's API resources; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(30));
+                }
+            }
+        }
     }
 
     pub fn resource_count(&self) -> usize {

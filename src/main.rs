@@ -606,9 +606,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let (mapper, objects, standalone): (Arc<dyn ResourceMapper>, Objects, bool) =
         match connect_kube(&cli).await? {
             Some(kube) => {
-                let mapper = DiscoveryMapper::new(kube.clone(), Duration::from_secs(10))
-                    .await
-                    .context("unable to construct RESTMapper")?;
+                let mapper = DiscoveryMapper::connect(kube.clone(), Duration::from_secs(10)).await;
                 tracing::info!(
                     resources = mapper.resource_count(),
                     "resolved API resources through discovery"

@@ -69,6 +69,29 @@ pub struct ResourceLabels {
     pub resource: String,
 }
 
+/// What the adapter asked the Kubernetes API for.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum KubeOperation {
+    /// API discovery documents (the resource mapper).
+    discovery,
+    /// A metadata LIST for a `*` request whose watch cache has not synced.
+    list,
+    /// A watch cache's list-and-watch (errors only: a watch is long-lived).
+    watch,
+    token_review,
+    access_review,
+    /// `kube-system/extension-apiserver-authentication`.
+    authentication_config,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KubeLabels {
+    pub operation: KubeOperation,
+    /// `ok`, or the error kind (`transport`, `timeout`, `forbidden`, `status_5xx`, …).
+    pub result: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: &'static str,
@@ -100,6 +123,7 @@ pub struct Metrics {
     pub discovery_collisions: Family<KindLabels, Gauge>,
     pub discovery_last_success: Family<KindLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub object_cache_objects: Family<ResourceLabels, Gauge>,
+    pub kube_requests: Family<KubeLabels, Counter>,
     pub reloads: Family<ResultLabels, Counter>,
     pub reload_last_successful: Gauge,
     pub reload_last_success: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -131,6 +155,7 @@ impl Metrics {
             discovery_collisions: Family::default(),
             discovery_last_success: Family::default(),
             object_cache_objects: Family::default(),
+            kube_requests: Family::default(),
             reloads: Family::default(),
             reload_last_successful: Gauge::default(),
             reload_last_success: Gauge::default(),
@@ -199,6 +224,11 @@ impl Metrics {
             "prometheus_adapter_object_cache_objects",
             "Objects held in each metadata watch cache",
             m.object_cache_objects.clone(),
+        );
+        r.register(
+            "prometheus_adapter_kube_requests",
+            "Calls to the Kubernetes API, by operation and result",
+            m.kube_requests.clone(),
         );
         r.register(
             "prometheus_adapter_config_reloads",
@@ -270,6 +300,12 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
         self.prometheus_requests
             .get_or_create(&PrometheusLabels { endpoint, result })
+            .inc();
+    }
+
+    pub fn observe_kube(&self, operation: KubeOperation, result: &'static str) {
+        self.kube_requests
+            .get_or_create(&KubeLabels { operation, result })
             .inc();
     }
 

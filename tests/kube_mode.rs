@@ -126,7 +126,7 @@ fn star_requests_list_objects_from_the_kubernetes_api() {
 }
 
 #[test]
-fn an_unreachable_lister_kubeconfig_is_fatal() {
+fn a_missing_lister_kubeconfig_is_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
     std::fs::write(&config, "rules: []\n").unwrap();

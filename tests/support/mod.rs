@@ -571,18 +571,170 @@ pub struct FakeCluster {
     pub crds: std::sync::Arc<std::sync::Mutex<Vec<FakeCrd>>>,
     /// The objects the server lists; change them with `add` and `delete` so watches see it.
     pub objects: std::sync::Arc<std::sync::Mutex<Vec<FakeObject>>>,
-    events: tokio::sync::broadcast::Sender<(FakeObject, &'static str)>,
+    events: tokio::sync::broadcast::Sender<Change>,
+    /// Every change since start, so a watch from a resourceVersion replays what it missed.
+    history: std::sync::Arc<std::sync::Mutex<Vec<Change>>>,
     /// LIST requests served (watches not counted).
     pub lists: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// When set, the next watch answers 410 Gone (an expired resourceVersion) and ends.
     pub expire_next_watch: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// A fault on every request whose path contains the text, while set.
+    pub fault: ActiveFault,
 }
+
+/// (text in the path, fault) while set.
+pub type ActiveFault = std::sync::Arc<std::sync::Mutex<Option<(&'static str, KubeFault)>>>;
+
+/// How the fake API server misbehaves (see `FakeCluster::fault`; `Gate` takes it down).
+#[derive(Clone, Copy, Debug)]
+pub enum KubeFault {
+    /// Answers this code with a `Status` body, as the API server words it.
+    Status(u16),
+    /// Waits this long, then answers normally.
+    Slow(Duration),
+}
+
+/// The API server's `Status` for an error code on a path.
+fn kube_status(code: u16, path: &str) -> serde_json::Value {
+    let resource = path.rsplit('/').next().unwrap_or("");
+    let (reason, message) = match code {
+        403 => (
+            "Forbidden",
+            format!(
+                "{resource} is forbidden: User \"system:serviceaccount:monitoring:prometheus-adapter\" cannot list resource \"{resource}\" in API group \"\" at the cluster scope"
+            ),
+        ),
+        401 => ("Unauthorized", "Unauthorized".to_string()),
+        429 => (
+            "TooManyRequests",
+            "too many requests, please try again later".to_string(),
+        ),
+        500 => (
+            "InternalError",
+            "an error on the server has prevented the request from succeeding".to_string(),
+        ),
+        503 => (
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request".to_string(),
+        ),
+        _ => ("", format!("the server answered {code}")),
+    };
+    serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "details": {"kind": resource}, "code": code})
+}
+
+async fn inject_kube_fault(
+    axum::extract::State(fault): axum::extract::State<ActiveFault>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path().to_string();
+    let active = *fault.lock().unwrap();
+    match active {
+        Some((part, KubeFault::Status(code))) if path.contains(part) => (
+            axum::http::StatusCode::from_u16(code).unwrap(),
+            Json(kube_status(code, &path)),
+        )
+            .into_response(),
+        Some((part, KubeFault::Slow(delay))) if path.contains(part) => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// A TCP relay in front of a server that can be closed (new connections refused, open ones
+/// cut) and opened again on the same port: a crashed or partitioned server, as clients see it.
+pub struct Gate {
+    pub addr: SocketAddr,
+    upstream: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    accepting: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Gate {
+    /// A closed gate on a free port in front of `upstream`.
+    pub fn closed(upstream: SocketAddr) -> Gate {
+        Gate {
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            upstream,
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap(),
+            accepting: Default::default(),
+            connections: Default::default(),
+        }
+    }
+
+    pub fn open(&self) {
+        let listener = std::net::TcpListener::bind(self.addr).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (upstream, connections) = (self.upstream, self.connections.clone());
+        let task = self.runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                connections.lock().unwrap().push(relay.abort_handle());
+            }
+        });
+        *self.accepting.lock().unwrap() = Some(task);
+    }
+
+    pub fn close(&self) {
+        if let Some(task) = self.accepting.lock().unwrap().take() {
+            task.abort();
+            // The listener is dropped with the task; wait for that so the port refuses.
+            let _ = self.runtime.block_on(task);
+        }
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+/// A copy of a kubeconfig from `start_fake_apiserver*` that reaches the API server at `addr`.
+pub fn kubeconfig_via(kubeconfig: &Path, addr: SocketAddr) -> PathBuf {
+    let text = std::fs::read_to_string(kubeconfig).unwrap();
+    let start = text.find("server: http://").unwrap() + "server: http://".len();
+    let end = start + text[start..].find('\n').unwrap();
+    let path = kubeconfig.with_file_name(format!("kubeconfig-via-{}", addr.port()));
+    std::fs::write(&path, format!("{}{addr}{}", &text[..start], &text[end..])).unwrap();
+    path
+}
+
+/// (resourceVersion, object, ADDED or DELETED)
+type Change = (u64, FakeObject, &'static str);
+
+/// The resourceVersion of the cluster before any change.
+const FIRST_RESOURCE_VERSION: u64 = 7;
 
 impl FakeCluster {
     /// Adds an object and tells open watches (ADDED).
     pub fn add(&self, object: FakeObject) {
         self.objects.lock().unwrap().push(object.clone());
-        let _ = self.events.send((object, "ADDED"));
+        self.record(object, "ADDED");
+    }
+
+    fn record(&self, object: FakeObject, kind: &'static str) {
+        let mut history = self.history.lock().unwrap();
+        let change = (
+            FIRST_RESOURCE_VERSION + 1 + history.len() as u64,
+            object,
+            kind,
+        );
+        history.push(change.clone());
+        let _ = self.events.send(change);
+    }
+
+    fn resource_version(&self) -> u64 {
+        FIRST_RESOURCE_VERSION + self.history.lock().unwrap().len() as u64
     }
 
     /// Deletes an object by resource and name and tells open watches (DELETED).
@@ -593,19 +745,20 @@ impl FakeCluster {
             .position(|o| o.resource == resource && o.name == name)
         {
             let object = objects.remove(i);
-            let _ = self.events.send((object, "DELETED"));
+            drop(objects);
+            self.record(object, "DELETED");
         }
     }
 }
 
 /// An object as the API server serialises it (metadata only, or with a node's status).
-fn object_json(o: &FakeObject, metadata_only: bool) -> serde_json::Value {
+fn object_json(o: &FakeObject, metadata_only: bool, resource_version: u64) -> serde_json::Value {
     let labels: serde_json::Map<String, serde_json::Value> = o
         .labels
         .iter()
         .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
         .collect();
-    let mut item = serde_json::json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": "7", "uid": format!("uid-{}", o.name)}});
+    let mut item = serde_json::json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": {"name": o.name, "namespace": o.namespace, "labels": labels, "resourceVersion": resource_version.to_string(), "uid": format!("uid-{}", o.name)}});
     if o.resource == "nodes" && !metadata_only {
         item["status"] = serde_json::json!({"allocatable": {"cpu": "4", "memory": "8Gi"}, "capacity": {"cpu": "4", "memory": "8Gi"}});
     }
@@ -691,8 +844,10 @@ impl Default for FakeCluster {
             crds: Default::default(),
             objects: Default::default(),
             events: tokio::sync::broadcast::channel(1024).0,
+            history: Default::default(),
             lists: Default::default(),
             expire_next_watch: Default::default(),
+            fault: Default::default(),
         }
     }
 }
@@ -742,34 +897,45 @@ pub fn start_fake_apiserver_full(
                             let gone = serde_json::json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "too old resource version: 7 (8)", "reason": "Expired", "code": 410}});
                             return format!("{gone}\n").into_response();
                         }
-                        // Stays open and streams ADDED/DELETED events as tests change objects.
+                        // Replays the changes after the requested resourceVersion, then stays
+                        // open and streams ADDED/DELETED events as tests change objects.
                         let receiver = cluster.events.subscribe();
-                        let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
-                            let (resource, namespace) = (resource.clone(), namespace.clone());
+                        let from: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+                        let from = if from == 0 { cluster.resource_version() } else { from };
+                        let missed: Vec<Change> = cluster.history.lock().unwrap().iter().filter(|c| c.0 > from).cloned().collect();
+                        let replayed = missed.last().map_or(from, |c| c.0);
+                        let wanted = move |(_, object, _): &Change| object.resource == resource && (namespace.is_none() || object.namespace == namespace.as_deref());
+                        let line = |(version, object, kind): Change| Ok::<_, std::convert::Infallible>(bytes::Bytes::from(format!("{}\n", serde_json::json!({"type": kind, "object": object_json(&object, true, version)}))));
+                        let replay = futures_util::stream::iter(missed.into_iter().filter(wanted.clone()).map(line));
+                        let live = futures_util::stream::unfold(receiver, move |mut receiver| {
+                            let wanted = wanted.clone();
                             async move {
                                 loop {
-                                    let (object, kind) = receiver.recv().await.ok()?;
-                                    if object.resource == resource && (namespace.is_none() || object.namespace == namespace.as_deref()) {
-                                        let line = format!("{}\n", serde_json::json!({"type": kind, "object": object_json(&object, true)}));
-                                        return Some((Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)), receiver));
+                                    let change = receiver.recv().await.ok()?;
+                                    if change.0 > replayed && wanted(&change) {
+                                        return Some((line(change), receiver));
                                     }
                                 }
                             }
                         });
+                        let stream = futures_util::StreamExt::chain(replay, live);
                         return axum::body::Body::from_stream(stream).into_response();
                     }
                     let running_only = query.get("fieldSelector").is_some_and(|f| f == "status.phase=Running");
                     cluster.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Read before the objects: a watch from it may replay a change the list
+                    // already holds (harmless), never miss one.
+                    let version = cluster.resource_version();
                     let objects = cluster.objects.lock().unwrap().clone();
                     let items: Vec<serde_json::Value> = objects
                         .iter()
                         .filter(|o| o.resource == resource && (namespace.is_none() || o.namespace == namespace.as_deref()))
                         .filter(|o| selector.matches(&|k| o.labels.iter().find(|(lk, _)| *lk == k).map(|(_, v)| v.to_string())))
                         .filter(|o| !running_only || o.phase.is_empty() || o.phase == "Running")
-                        .map(|o| object_json(o, metadata_only))
+                        .map(|o| object_json(o, metadata_only, version))
                         .collect();
                     let (kind, api_version) = if metadata_only { ("PartialObjectMetadataList", "meta.k8s.io/v1") } else { ("List", "v1") };
-                    Json(serde_json::json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": "7"}, "items": items})).into_response()
+                    Json(serde_json::json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": version.to_string()}, "items": items})).into_response()
                 }
             };
             let l1 = list.clone();
@@ -851,7 +1017,8 @@ pub fn start_fake_apiserver_full(
                         {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get","list"]}]}))
                 }))
                 .route("/api/v1/namespaces/{ns}/{resource}", get(move |AxPath((ns, resource)): AxPath<(String, String)>, Query(q): Query<std::collections::HashMap<String, String>>, h: HeaderMap| l1(resource, Some(ns), q, h)))
-                .route("/api/v1/{resource}", get(move |AxPath(resource): AxPath<String>, Query(q): Query<std::collections::HashMap<String, String>>, h: HeaderMap| l2(resource, None, q, h)));
+                .route("/api/v1/{resource}", get(move |AxPath(resource): AxPath<String>, Query(q): Query<std::collections::HashMap<String, String>>, h: HeaderMap| l2(resource, None, q, h)))
+                .layer(axum::middleware::from_fn_with_state(auth.fault.clone(), inject_kube_fault));
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
