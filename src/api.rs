@@ -166,6 +166,8 @@ pub enum ApiError {
     TooManyRequests,
     /// 504: the request did not finish within `--request-timeout`.
     Timeout,
+    /// 413: a declared request body above the limit (bytes).
+    RequestEntityTooLarge(u64),
     /// 401: credentials were presented and are not valid.
     Unauthorized,
     /// 403, with the message and details of Kubernetes' `forbidden` (§5.8).
@@ -235,6 +237,12 @@ impl ApiError {
                 504,
                 Some("Timeout"),
                 "Timeout: request did not complete within the allotted timeout".into(),
+                Some(serde_json::json!({})),
+            ),
+            ApiError::RequestEntityTooLarge(limit) => (
+                413,
+                Some("RequestEntityTooLarge"),
+                format!("Request entity too large: limit is {limit}"),
                 Some(serde_json::json!({})),
             ),
             ApiError::Unauthorized => (401, Some("Unauthorized"), "Unauthorized".into(), None),

@@ -371,8 +371,11 @@ pub async fn serve(
             let service = TowerToHyperService::new(router.layer(axum::Extension(
                 auth::PeerCertificates(Arc::new(peer_certificates)),
             )));
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection(TokioIo::new(tls), service);
+            // ALPN decides the protocol, as in Go's server: no guessing from the first bytes.
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+            let io = TokioIo::new(FirstByteDeadline::new(tls, FIRST_BYTE_TIMEOUT));
+            let builder = connection_builder(h2);
+            let connection = builder.serve_connection(io, service);
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "connection closed with an error");
             }
@@ -388,6 +391,121 @@ pub async fn serve(
 }
 
 // === Limits ===
+
+/// How long a client may take to send a request's headers (slowloris), as the Kubernetes API
+/// server's `ReadHeaderTimeout`. hyper starts it when it begins waiting for a request, so an
+/// HTTP/1.1 keep-alive connection idle this long is closed too; clients reconnect.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(32);
+/// How long a connection may stay silent after its TLS handshake (HTTP/2 has no header
+/// timeout for a client that never sends its preface).
+const FIRST_BYTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The most a request line and headers may take, as Go's `DefaultMaxHeaderBytes` (1 MiB); also
+/// the HTTP/2 header list limit. Beyond it: 431.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+/// Header fields per HTTP/1.1 request. Go has no count limit, and the aggregator sends one
+/// `X-Remote-Group` per group, so this is well above hyper's 100; beyond it: 431.
+const MAX_HEADERS: usize = 1024;
+/// Request bodies above this are refused with 413, as the API server's
+/// `--max-request-body-bytes` default. The API is read-only: no handler reads a body.
+const MAX_REQUEST_BODY_BYTES: u64 = 3 << 20;
+
+fn connection_builder(h2: bool) -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_header_list_size(MAX_HEADER_BYTES as u32);
+    if h2 {
+        builder.http2_only()
+    } else {
+        builder.http1_only()
+    }
+}
+
+/// Fails reads with `TimedOut` if the peer sends nothing within a deadline; once a byte has
+/// arrived it is a plain pass-through.
+struct FirstByteDeadline<T> {
+    inner: T,
+    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> FirstByteDeadline<T> {
+    fn new(inner: T, timeout: std::time::Duration) -> Self {
+        FirstByteDeadline {
+            inner,
+            deadline: Some(Box::pin(tokio::time::sleep(timeout))),
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for FirstByteDeadline<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    this.deadline = None;
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match this.deadline.as_mut().map(|d| d.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no request within the first-byte timeout",
+                ))),
+                _ => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for FirstByteDeadline<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
 
 /// Records every request in the self-metrics; the outermost layer, so rejections by the
 /// limits and by authentication are counted too.
@@ -487,6 +605,14 @@ async fn limit(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let declared_body = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_body.is_some_and(|length| length > MAX_REQUEST_BODY_BYTES) {
+        return crate::api::ApiError::RequestEntityTooLarge(MAX_REQUEST_BODY_BYTES).into_response();
+    }
     // Health checks must answer even when the server is saturated.
     let health = matches!(request.uri().path(), "/healthz" | "/livez" | "/readyz");
     let _permit = match limits.in_flight.try_acquire() {

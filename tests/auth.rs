@@ -21,10 +21,15 @@ struct Setup {
 }
 
 fn setup(extra_args: &[&str]) -> Setup {
-    let mut pkis = client_pkis(
+    let pkis = client_pkis(
         "front-proxy-ca",
         &[("front-proxy-client", &[]), ("someone-else", &[])],
     );
+    setup_with(pkis, extra_args)
+}
+
+/// `pkis` from one front-proxy CA: the proxy's own, then one whose CN is not allowed.
+fn setup_with(mut pkis: Vec<Pki>, extra_args: &[&str]) -> Setup {
     let not_allowed = pkis.remove(1);
     let front_proxy = pkis.remove(0);
     let mut auth = FakeCluster::with_front_proxy(&front_proxy);
@@ -221,4 +226,62 @@ fn client_ca_certificates_name_the_user() {
         body["message"].as_str().unwrap().contains(r#"User "erin""#),
         "{body}"
     );
+}
+
+#[test]
+fn expired_and_not_yet_valid_certificates_are_refused() {
+    const EXPIRED: Option<Validity> = Some(((2020, 1, 1), (2021, 1, 1)));
+    const NOT_YET_VALID: Option<Validity> = Some(((2090, 1, 1), (2091, 1, 1)));
+    let mut front_proxy = client_pkis_valid(
+        "front-proxy-ca",
+        &[
+            ("front-proxy-client", &[], None),
+            ("someone-else", &[], None),
+            ("front-proxy-client", &[], EXPIRED),
+            ("front-proxy-client", &[], NOT_YET_VALID),
+        ],
+    );
+    let future_proxy = front_proxy.pop().unwrap();
+    let expired_proxy = front_proxy.pop().unwrap();
+    let mut clients = client_pkis_valid(
+        "client-ca",
+        &[
+            ("carol", &["system:masters"], None),
+            ("carol", &["system:masters"], EXPIRED),
+        ],
+    );
+    let expired_carol = clients.pop().unwrap();
+    let carol = clients.pop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("client-ca.crt");
+    std::fs::write(&ca, &carol.ca).unwrap();
+    let s = setup_with(
+        front_proxy,
+        &[&format!("--client-ca-file={}", ca.display())],
+    );
+    let alice = [("X-Remote-User", "alice")];
+
+    // (what, certificate, bearer token, status): 404 is "authorized, the metric is unknown".
+    let cases: [(&str, &Pki, Option<&str>, u16); 6] = [
+        ("valid front proxy", &s.front_proxy, None, 404),
+        ("expired front proxy", &expired_proxy, None, 401),
+        ("front proxy not valid until 2090", &future_proxy, None, 401),
+        ("valid client-CA certificate", &carol, None, 404),
+        ("expired client-CA certificate", &expired_carol, None, 401),
+        // As the API server's union authenticator: a rejected certificate does not stop a
+        // valid token from authenticating.
+        (
+            "expired certificate and a valid token",
+            &expired_proxy,
+            Some("alice-token"),
+            404,
+        ),
+    ];
+    for (what, cert, token, expected) in cases {
+        let (code, body) = call(&s, METRIC, Some(cert), token, &alice);
+        assert_eq!(code, expected, "{what}: {body}");
+        if code == 401 {
+            assert_eq!(body["reason"], "Unauthorized", "{what}: {body}");
+        }
+    }
 }

@@ -133,61 +133,7 @@ fn served_cn(port: u16) -> String {
 
 /// The CN of the certificate the server presents for an SNI server name.
 fn served_cn_for(port: u16, server_name: &str) -> String {
-    #[derive(Debug)]
-    struct Capture(
-        std::sync::Mutex<Option<Vec<u8>>>,
-        Arc<rustls::crypto::CryptoProvider>,
-    );
-    impl rustls::client::danger::ServerCertVerifier for Capture {
-        fn verify_server_cert(
-            &self,
-            end: &rustls::pki_types::CertificateDer<'_>,
-            _: &[rustls::pki_types::CertificateDer<'_>],
-            _: &rustls::pki_types::ServerName<'_>,
-            _: &[u8],
-            _: rustls::pki_types::UnixTime,
-        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-            *self.0.lock().unwrap() = Some(end.to_vec());
-            Ok(rustls::client::danger::ServerCertVerified::assertion())
-        }
-        fn verify_tls12_signature(
-            &self,
-            m: &[u8],
-            c: &rustls::pki_types::CertificateDer<'_>,
-            d: &rustls::DigitallySignedStruct,
-        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(
-                m,
-                c,
-                d,
-                &self.1.signature_verification_algorithms,
-            )
-        }
-        fn verify_tls13_signature(
-            &self,
-            m: &[u8],
-            c: &rustls::pki_types::CertificateDer<'_>,
-            d: &rustls::DigitallySignedStruct,
-        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(
-                m,
-                c,
-                d,
-                &self.1.signature_verification_algorithms,
-            )
-        }
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.1.signature_verification_algorithms.supported_schemes()
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let capture = Arc::new(Capture(Default::default(), provider.clone()));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(capture.clone())
-        .with_no_client_auth();
+    let (config, capture) = insecure_client_config(&[]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -205,7 +151,7 @@ fn served_cn_for(port: u16, server_name: &str) -> String {
             .await
             .unwrap();
     });
-    let der = capture.0.lock().unwrap().clone().unwrap();
+    let der = capture.seen.lock().unwrap().clone().unwrap();
     let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
     cert.subject()
         .iter_common_name()

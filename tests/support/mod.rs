@@ -779,6 +779,22 @@ pub fn client_pki(ca_name: &str, cn: &str, orgs: &[&str]) -> Pki {
 
 /// One fresh CA and a client certificate for each (CN, organizations), all signed by it.
 pub fn client_pkis(ca_name: &str, subjects: &[(&str, &[&str])]) -> Vec<Pki> {
+    let subjects: Vec<_> = subjects
+        .iter()
+        .map(|(cn, orgs)| (*cn, *orgs, None))
+        .collect();
+    client_pkis_valid(ca_name, &subjects)
+}
+
+/// A certificate's validity: from one (year, month, day) to another.
+pub type Validity = ((i32, u8, u8), (i32, u8, u8));
+
+/// Like `client_pkis`, each certificate valid for its `Validity` when given (else rcgen's
+/// default, which includes now).
+pub fn client_pkis_valid(
+    ca_name: &str,
+    subjects: &[(&str, &[&str], Option<Validity>)],
+) -> Vec<Pki> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair,
@@ -791,7 +807,7 @@ pub fn client_pkis(ca_name: &str, subjects: &[(&str, &[&str])]) -> Vec<Pki> {
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     subjects
         .iter()
-        .map(|(cn, orgs)| {
+        .map(|(cn, orgs, validity)| {
             let key = KeyPair::generate().unwrap();
             let mut params = CertificateParams::new(vec![]).unwrap();
             params.distinguished_name.push(DnType::CommonName, *cn);
@@ -801,6 +817,10 @@ pub fn client_pkis(ca_name: &str, subjects: &[(&str, &[&str])]) -> Vec<Pki> {
                     .push(DnType::OrganizationName, *org);
             }
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            if let Some(((y0, m0, d0), (y1, m1, d1))) = *validity {
+                params.not_before = rcgen::date_time_ymd(y0, m0, d0);
+                params.not_after = rcgen::date_time_ymd(y1, m1, d1);
+            }
             let cert = params.signed_by(&key, &ca).unwrap();
             Pki {
                 ca: ca.pem(),
@@ -1030,4 +1050,71 @@ pub fn start_fake_apiserver_full(
     )
     .unwrap();
     path
+}
+
+/// Accepts any server certificate and keeps the last one seen: the tests' servers present
+/// self-signed certificates.
+#[derive(Debug)]
+pub struct AnyServerCert {
+    pub seen: std::sync::Mutex<Option<Vec<u8>>>,
+    provider: std::sync::Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(
+        &self,
+        end: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        *self.seen.lock().unwrap() = Some(end.to_vec());
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, signature, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, signature, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A TLS client configuration offering `alpn` that trusts any server certificate.
+pub fn insecure_client_config(
+    alpn: &[&[u8]],
+) -> (rustls::ClientConfig, std::sync::Arc<AnyServerCert>) {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = std::sync::Arc::new(AnyServerCert {
+        seen: Default::default(),
+        provider: provider.clone(),
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (config, verifier)
 }
