@@ -135,15 +135,8 @@ pub fn explain_main(args: &[String]) -> i32 {
     };
     // Logs would interleave with the report: warnings only unless -v asks for more.
     init_logging_with(cli.verbosity, &cli.logging_format, "warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("unable to start the runtime: {e}");
-            return 2;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return 2;
     };
     match runtime.block_on(explain(cli, question)) {
         Ok(code) => code,

@@ -34,15 +34,8 @@ fn main() {
         Err(e) => e.exit(),
     };
     init_logging(cli.verbosity, &cli.logging_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("unable to start the runtime: {e}");
-            std::process::exit(255);
-        }
+    let Some(runtime) = runtime() else {
+        std::process::exit(255);
     };
     if let Err(e) = runtime.block_on(run(cli)) {
         tracing::error!("{e:#}");
@@ -50,6 +43,15 @@ fn main() {
         // klog.Fatal exits with 255, which probes and scripts may key on.
         std::process::exit(255);
     }
+}
+
+/// The multi-threaded runtime; `None` (the error printed) if the OS refuses its threads.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .inspect_err(|e| eprintln!("unable to start the runtime: {e}"))
+        .ok()
 }
 
 fn init_logging(verbosity: u8, format: &str) {

@@ -48,6 +48,16 @@ fn cluster(dir: &std::path::Path) -> (Prometheus, FakeCluster, std::path::PathBu
     (prometheus, cluster, kubeconfig)
 }
 
+/// The adapter against `prometheus` and the API server of `kubeconfig`.
+fn start_adapter(prometheus: &Prometheus, kubeconfig: &std::path::Path, extra: &[&str]) -> Adapter {
+    let mut args = vec![
+        format!("--prometheus-url={}", prometheus.url()),
+        format!("--lister-kubeconfig={}", kubeconfig.display()),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    Adapter::start(RULES, &args)
+}
+
 /// Names in a `*` answer, or the error kubectl printed.
 fn names(adapter: &Adapter, path: &str) -> Result<Vec<String>, String> {
     let (code, stdout, stderr) = adapter.get(path);
@@ -85,16 +95,7 @@ fn api_server_down_at_start_the_adapter_waits_and_serves_once_it_is_up() {
         })
     };
     // Serves (/healthz) only once discovery has succeeded, which the gate delays by 4s.
-    let adapter = Adapter::start(
-        RULES,
-        &[
-            format!("--prometheus-url={}", prometheus.url()),
-            format!(
-                "--lister-kubeconfig={}",
-                kubeconfig_via(&kubeconfig, gate.addr).display()
-            ),
-        ],
-    );
+    let adapter = start_adapter(&prometheus, &kubeconfig_via(&kubeconfig, gate.addr), &[]);
     let opened = opened.join().unwrap();
     eprintln!(
         "serving {:?} after the API server came up",
@@ -126,16 +127,7 @@ fn api_server_down_mid_run_serves_the_watch_cache_and_recovers() {
         port_of(&kubeconfig),
     )));
     gate.open();
-    let adapter = Adapter::start(
-        RULES,
-        &[
-            format!("--prometheus-url={}", prometheus.url()),
-            format!(
-                "--lister-kubeconfig={}",
-                kubeconfig_via(&kubeconfig, gate.addr).display()
-            ),
-        ],
-    );
+    let adapter = start_adapter(&prometheus, &kubeconfig_via(&kubeconfig, gate.addr), &[]);
     adapter.wait_ready();
     assert_eq!(names(&adapter, PODS).unwrap(), ["a"]);
     wait_for("the pods watch cache", Duration::from_secs(10), || {
@@ -201,14 +193,11 @@ fn api_server_down_mid_run_serves_the_watch_cache_and_recovers() {
 fn forbidden_by_the_api_server_is_a_server_error_that_names_the_permission() {
     let dir = tempfile::tempdir().unwrap();
     let (prometheus, cluster, kubeconfig) = cluster(dir.path());
-    let adapter = Adapter::start(
-        RULES,
-        &[
-            format!("--prometheus-url={}", prometheus.url()),
-            format!("--lister-kubeconfig={}", kubeconfig.display()),
-            // Every request asks TokenReview, so its fault shows at once.
-            "--authentication-token-webhook-cache-ttl=0s".into(),
-        ],
+    // Every request asks TokenReview, so its fault shows at once.
+    let adapter = start_adapter(
+        &prometheus,
+        &kubeconfig,
+        &["--authentication-token-webhook-cache-ttl=0s"],
     );
     adapter.wait_ready();
 
@@ -246,13 +235,7 @@ fn forbidden_by_the_api_server_is_a_server_error_that_names_the_permission() {
 fn a_slow_api_server_answers_late_and_a_hung_one_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let (prometheus, cluster, kubeconfig) = cluster(dir.path());
-    let adapter = Adapter::start(
-        RULES,
-        &[
-            format!("--prometheus-url={}", prometheus.url()),
-            format!("--lister-kubeconfig={}", kubeconfig.display()),
-        ],
-    );
+    let adapter = start_adapter(&prometheus, &kubeconfig, &[]);
     adapter.wait_ready();
 
     // Slow: the right answer, later.
