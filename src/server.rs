@@ -331,6 +331,8 @@ pub async fn serve(
     // HTTP/2 sends GOAWAY. Without it, idle keep-alive connections (the aggregator keeps
     // some) would hold the shutdown for the whole grace period.
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // [HTTP/1.1, HTTP/2], configured once and shared by every connection.
+    let builders = Arc::new([connection_builder(false), connection_builder(true)]);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -345,6 +347,7 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
+        let builders = builders.clone();
         connections.spawn(async move {
             let tls = match tokio::time::timeout(
                 std::time::Duration::from_secs(10),
@@ -373,8 +376,8 @@ pub async fn serve(
             )));
             // ALPN decides the protocol, as in Go's server: no guessing from the first bytes.
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+            let builder = &builders[usize::from(h2)];
             let io = TokioIo::new(FirstByteDeadline::new(tls, FIRST_BYTE_TIMEOUT));
-            let builder = connection_builder(h2);
             let connection = builder.serve_connection(io, service);
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "connection closed with an error");

@@ -604,19 +604,6 @@ fn kube_status(code: u16, path: &str) -> serde_json::Value {
                 "{resource} is forbidden: User \"system:serviceaccount:monitoring:prometheus-adapter\" cannot list resource \"{resource}\" in API group \"\" at the cluster scope"
             ),
         ),
-        401 => ("Unauthorized", "Unauthorized".to_string()),
-        429 => (
-            "TooManyRequests",
-            "too many requests, please try again later".to_string(),
-        ),
-        500 => (
-            "InternalError",
-            "an error on the server has prevented the request from succeeding".to_string(),
-        ),
-        503 => (
-            "ServiceUnavailable",
-            "the server is currently unable to handle the request".to_string(),
-        ),
         _ => ("", format!("the server answered {code}")),
     };
     serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "details": {"kind": resource}, "code": code})
@@ -699,13 +686,21 @@ impl Gate {
     }
 }
 
+const SERVER_PREFIX: &str = "server: http://";
+
+/// The address of the API server a kubeconfig from `start_fake_apiserver*` points at.
+pub fn api_server_addr(kubeconfig: &Path) -> SocketAddr {
+    let text = std::fs::read_to_string(kubeconfig).unwrap();
+    let start = text.find(SERVER_PREFIX).unwrap() + SERVER_PREFIX.len();
+    text[start..].lines().next().unwrap().parse().unwrap()
+}
+
 /// A copy of a kubeconfig from `start_fake_apiserver*` that reaches the API server at `addr`.
 pub fn kubeconfig_via(kubeconfig: &Path, addr: SocketAddr) -> PathBuf {
     let text = std::fs::read_to_string(kubeconfig).unwrap();
-    let start = text.find("server: http://").unwrap() + "server: http://".len();
-    let end = start + text[start..].find('\n').unwrap();
+    let old = format!("{SERVER_PREFIX}{}", api_server_addr(kubeconfig));
     let path = kubeconfig.with_file_name(format!("kubeconfig-via-{}", addr.port()));
-    std::fs::write(&path, format!("{}{addr}{}", &text[..start], &text[end..])).unwrap();
+    std::fs::write(&path, text.replace(&old, &format!("{SERVER_PREFIX}{addr}"))).unwrap();
     path
 }
 
